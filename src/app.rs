@@ -1,0 +1,197 @@
+//! Building the app: state, routes and middleware, bound to a listener. `main` and the tests both
+//! start the app through [`Application::build`], so tests run the real thing on port 0.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware,
+    response::IntoResponse,
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::{
+    api, assets, auth,
+    config::Config,
+    db::Db,
+    events::{self, EventBus},
+    metrics::Metrics,
+    realtime::{self, hub::{Boards, Hub}},
+    web,
+};
+
+/// Largest request body accepted (forms and JSON).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Cheap-to-clone handles every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub hub: Hub,
+    pub metrics: Arc<Metrics>,
+    pub assets_version: Arc<str>,
+}
+
+impl AppState {
+    /// What the page layout needs.
+    pub fn ctx<'a>(&'a self, user: Option<&'a str>) -> liveboard_templates::Ctx<'a> {
+        liveboard_templates::Ctx { user, assets_version: &self.assets_version }
+    }
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(s: &AppState) -> Self {
+        s.db.clone()
+    }
+}
+
+/// The app, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database (migrating it), starts the hub, and binds `config.addr` (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let bus = EventBus::new(16 * 1024);
+        let db = Db::open(&config.database_path, bus.clone()).await?;
+        bus.set_latest(events::latest_seq(&db.read).await?);
+        if config.seed_demo && crate::seed::seed_demo(&db).await? {
+            tracing::info!("seeded demo data");
+        }
+
+        let store = SqliteStore::new(db.read.clone());
+        store.migrate().await?;
+        tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            store.clone(),
+            tokio::time::Duration::from_secs(3600),
+        ));
+        let sessions = SessionManagerLayer::new(store)
+            .with_name("liveboard_session")
+            .with_secure(config.secure_cookies)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_expiry(Expiry::OnInactivity(time::Duration::seconds(config.session_ttl.as_secs() as i64)));
+
+        let metrics = Arc::new(Metrics::new());
+        let boards = load_boards(&db).await?;
+        let epoch = events::stream_info(&db.read).await?.epoch;
+        let hub = Hub::start(&bus, boards, epoch, metrics.clone(), config.clone());
+        let state = AppState { config: config.clone(), db, hub, metrics, assets_version: assets::version().into() };
+
+        spawn_pruning(state.clone());
+
+        let router = Router::new()
+            .merge(auth::router())
+            .merge(web::router())
+            .merge(api::router())
+            .merge(realtime::router())
+            .merge(assets::router())
+            .route("/health", get(health))
+            .route("/metrics", get(metrics_text))
+            .layer(middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
+            .layer(sessions)
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(security_headers())
+            .layer(TraceLayer::new_for_http())
+            .with_state(state.clone());
+
+        let listener = TcpListener::bind(config.addr).await?;
+        Ok(Self { listener, router, state })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The app's state, for tests and operators (e.g. the hub's custom-event API).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then closes every WebSocket with 1012 and waits for them (5 s at most).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let hub = self.state.hub.clone();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown({
+            let hub = hub.clone();
+            async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+                // axum does not track upgraded connections: ask them to close ourselves.
+                hub.shutdown();
+            }
+        });
+        serve.await?;
+        drop(stop_rx);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while hub.open_connections() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+/// Headers every response carries: a strict CSP (no inline script or style), no framing, no sniffing.
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Identity>>,
+> {
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+               object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+    tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .into_inner()
+}
+
+/// Members and done columns of every board, for the hub's authorization and view filters.
+async fn load_boards(db: &Db) -> anyhow::Result<Boards> {
+    let members: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "select m.board_id, m.user_id, u.username, m.role from board_members m join users u on u.id = m.user_id",
+    )
+    .fetch_all(&db.read)
+    .await?;
+    let done: Vec<(i64, Option<i64>)> = sqlx::query_as("select id, done_column_id from boards").fetch_all(&db.read).await?;
+    Ok(Boards::load(members, done))
+}
+
+/// Prunes the event log every ten minutes (and once at start).
+fn spawn_pruning(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match events::prune(&state.db, state.config.events_keep, state.config.events_max_age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned old events"),
+                Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+            }
+        }
+    });
+}
+
+/// `GET /health`: 200 when the database answers.
+async fn health(State(db): State<Db>) -> impl IntoResponse {
+    match sqlx::query_scalar::<_, i64>("select 1").fetch_one(&db.read).await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+}

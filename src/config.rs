@@ -1,0 +1,150 @@
+//! Configuration: the one place every setting is read, each from the environment with a documented default.
+//!
+//! The README's configuration table mirrors [`Config::KEYS`]; keep them in step.
+
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+/// Everything the app can be told at start-up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address the HTTP server binds (`HOST` + `PORT`).
+    pub addr: SocketAddr,
+    /// SQLite database file (`DATABASE_URL`, `sqlite://path` or a plain path).
+    pub database_path: PathBuf,
+    /// Mark the session cookie `Secure` (`SECURE_COOKIES`); on in production, off for plain-http development.
+    pub secure_cookies: bool,
+    /// How long an idle session stays signed in (`SESSION_TTL_SECS`).
+    pub session_ttl: Duration,
+    /// Origins allowed to open WebSockets and post forms (`ALLOWED_ORIGINS`, comma separated).
+    /// The server's own `http://host:port` origin is always allowed.
+    pub allowed_origins: Vec<String>,
+    /// Seed demo users and a board into an empty database (`SEED_DEMO`).
+    pub seed_demo: bool,
+    /// Events kept for replay: at most this many (`EVENTS_KEEP`) ...
+    pub events_keep: i64,
+    /// ... and none older than this (`EVENTS_MAX_AGE_SECS`).
+    pub events_max_age: Duration,
+    /// Server-to-client WebSocket ping interval (`WS_PING_SECS`).
+    pub ws_ping_interval: Duration,
+    /// A socket that has not answered for this long is closed (`WS_TIMEOUT_SECS`).
+    pub ws_timeout: Duration,
+    /// Largest WebSocket message accepted, in bytes (`WS_MAX_MESSAGE_BYTES`).
+    pub ws_max_message: usize,
+    /// Outgoing messages queued per connection before it is told to resync (`WS_QUEUE`).
+    pub ws_queue: usize,
+    /// Open WebSockets allowed per user (`WS_MAX_PER_USER`) ...
+    pub ws_max_per_user: usize,
+    /// ... and in total (`WS_MAX_TOTAL`).
+    pub ws_max_total: usize,
+    /// How long a user who closed their last tab stays in the presence bar (`PRESENCE_GRACE_MS`).
+    pub presence_grace: Duration,
+    /// How long an "is editing" lease lives unless renewed (`EDITING_TTL_MS`).
+    pub editing_ttl: Duration,
+    /// How long "is typing" shows after the last keystroke (`TYPING_TTL_MS`).
+    pub typing_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_path: PathBuf::from("data/liveboard.db"),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            allowed_origins: Vec::new(),
+            seed_demo: false,
+            events_keep: 100_000,
+            events_max_age: Duration::from_secs(7 * 24 * 3600),
+            ws_ping_interval: Duration::from_secs(30),
+            ws_timeout: Duration::from_secs(75),
+            ws_max_message: 64 * 1024,
+            ws_queue: 256,
+            ws_max_per_user: 64,
+            ws_max_total: 100_000,
+            presence_grace: Duration::from_millis(4000),
+            editing_ttl: Duration::from_millis(30_000),
+            typing_ttl: Duration::from_millis(4000),
+        }
+    }
+}
+
+impl Config {
+    /// Every environment key with its default, as documented in the README.
+    pub const KEYS: &[(&str, &str)] = &[
+        ("HOST", "127.0.0.1"),
+        ("PORT", "3000"),
+        ("DATABASE_URL", "sqlite://data/liveboard.db"),
+        ("SECURE_COOKIES", "false"),
+        ("SESSION_TTL_SECS", "1209600"),
+        ("ALLOWED_ORIGINS", "(own origin only)"),
+        ("SEED_DEMO", "false"),
+        ("EVENTS_KEEP", "100000"),
+        ("EVENTS_MAX_AGE_SECS", "604800"),
+        ("WS_PING_SECS", "30"),
+        ("WS_TIMEOUT_SECS", "75"),
+        ("WS_MAX_MESSAGE_BYTES", "65536"),
+        ("WS_QUEUE", "256"),
+        ("WS_MAX_PER_USER", "64"),
+        ("WS_MAX_TOTAL", "100000"),
+        ("PRESENCE_GRACE_MS", "4000"),
+        ("EDITING_TTL_MS", "30000"),
+        ("TYPING_TTL_MS", "4000"),
+    ];
+
+    /// Reads the environment over the defaults; a malformed value is an error, never silently ignored.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let d = Self::default();
+        let host: std::net::IpAddr = env("HOST", d.addr.ip())?;
+        let port: u16 = env("PORT", d.addr.port())?;
+        let database_path = match std::env::var("DATABASE_URL") {
+            Ok(url) => parse_database_url(&url),
+            Err(_) => d.database_path,
+        };
+        let origins = std::env::var("ALLOWED_ORIGINS").unwrap_or_default();
+        Ok(Self {
+            addr: SocketAddr::new(host, port),
+            database_path,
+            secure_cookies: env("SECURE_COOKIES", d.secure_cookies)?,
+            session_ttl: Duration::from_secs(env("SESSION_TTL_SECS", d.session_ttl.as_secs())?),
+            allowed_origins: origins
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            seed_demo: env("SEED_DEMO", d.seed_demo)?,
+            events_keep: env("EVENTS_KEEP", d.events_keep)?,
+            events_max_age: Duration::from_secs(env("EVENTS_MAX_AGE_SECS", d.events_max_age.as_secs())?),
+            ws_ping_interval: Duration::from_secs(env("WS_PING_SECS", d.ws_ping_interval.as_secs())?),
+            ws_timeout: Duration::from_secs(env("WS_TIMEOUT_SECS", d.ws_timeout.as_secs())?),
+            ws_max_message: env("WS_MAX_MESSAGE_BYTES", d.ws_max_message)?,
+            ws_queue: env("WS_QUEUE", d.ws_queue)?,
+            ws_max_per_user: env("WS_MAX_PER_USER", d.ws_max_per_user)?,
+            ws_max_total: env("WS_MAX_TOTAL", d.ws_max_total)?,
+            presence_grace: Duration::from_millis(env("PRESENCE_GRACE_MS", d.presence_grace.as_millis() as u64)?),
+            editing_ttl: Duration::from_millis(env("EDITING_TTL_MS", d.editing_ttl.as_millis() as u64)?),
+            typing_ttl: Duration::from_millis(env("TYPING_TTL_MS", d.typing_ttl.as_millis() as u64)?),
+        })
+    }
+}
+
+/// `sqlite://data/x.db`, `sqlite:data/x.db` and `data/x.db` all name the file `data/x.db`.
+pub fn parse_database_url(url: &str) -> PathBuf {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    PathBuf::from(path.split('?').next().unwrap_or(path))
+}
+
+fn env<T: FromStr>(key: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(key) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}")),
+        _ => Ok(default),
+    }
+}

@@ -1,0 +1,261 @@
+//! Domain types: ids, the records repositories return and events carry, and parsed inputs ("parse, don't validate").
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::Error;
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
+        }
+    )*};
+}
+
+id_type!(
+    /// A user's id.
+    UserId,
+    /// A board's id.
+    BoardId,
+    /// A column's id.
+    ColumnId,
+    /// A card's id.
+    CardId,
+    /// A comment's id.
+    CommentId,
+);
+
+/// A signed-in user as the app sees them (never the password hash).
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub is_admin: bool,
+}
+
+/// A board; `done_column_id` names the column whose cards count as done.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Board {
+    pub id: BoardId,
+    pub name: String,
+    pub owner_id: UserId,
+    pub done_column_id: Option<ColumnId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A column of a board, ordered by `rank`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Column {
+    pub id: ColumnId,
+    pub board_id: BoardId,
+    pub name: String,
+    pub rank: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A card; `rank` orders it within its column, `version` grows on every change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Card {
+    pub id: CardId,
+    pub board_id: BoardId,
+    pub column_id: ColumnId,
+    pub title: String,
+    pub description: String,
+    pub assignee_id: Option<UserId>,
+    /// The assignee's username, carried so renderers never query.
+    pub assignee: Option<String>,
+    #[sqlx(json)]
+    pub labels: Vec<String>,
+    pub rank: String,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A user's membership of a board.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Member {
+    pub board_id: BoardId,
+    pub user_id: UserId,
+    pub username: String,
+    pub role: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub added_at: OffsetDateTime,
+}
+
+/// A comment on a card.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Comment {
+    pub id: CommentId,
+    pub board_id: BoardId,
+    pub card_id: CardId,
+    pub author_id: UserId,
+    pub author: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A board with everything its page shows, in board order.
+#[derive(Clone, Debug, Serialize)]
+pub struct BoardSnapshot {
+    pub board: Board,
+    pub columns: Vec<Column>,
+    pub cards: Vec<Card>,
+    pub members: Vec<Member>,
+    /// The event sequence number this snapshot was read at: apply only events after it.
+    pub seq: i64,
+}
+
+fn text(field: &'static str, label: &str, raw: &str, max: usize) -> Result<String, Error> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(Error::invalid(field, format!("{label} can't be empty")));
+    }
+    if s.chars().count() > max {
+        return Err(Error::invalid(field, format!("{label} is too long (at most {max} characters)")));
+    }
+    Ok(s.to_owned())
+}
+
+macro_rules! parsed_text {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $label:literal, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name(String);
+        impl $name {
+            /// Trims and checks the text; errors name the field.
+            pub fn parse(raw: &str) -> Result<Self, Error> { text($field, $label, raw, $max).map(Self) }
+            pub fn as_str(&self) -> &str { &self.0 }
+        }
+    };
+}
+
+parsed_text!(
+    /// A card title: 1 to 200 characters.
+    CardTitle, "title", "Title", 200);
+parsed_text!(
+    /// A column name: 1 to 100 characters.
+    ColumnName, "name", "Column name", 100);
+parsed_text!(
+    /// A board name: 1 to 100 characters.
+    BoardName, "name", "Board name", 100);
+parsed_text!(
+    /// A comment body: 1 to 2,000 characters.
+    CommentBody, "body", "Comment", 2000);
+
+/// A card description: up to 10,000 characters, may be empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Description(String);
+impl Description {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        if raw.chars().count() > 10_000 {
+            return Err(Error::invalid("description", "Description is too long (at most 10000 characters)"));
+        }
+        Ok(Self(raw.trim_end().to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Card labels: up to 10 free tags of 1 to 30 characters, trimmed and de-duplicated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Labels(Vec<String>);
+impl Labels {
+    pub fn parse<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Self, Error> {
+        let mut out: Vec<String> = Vec::new();
+        for l in raw.into_iter().map(str::trim).filter(|l| !l.is_empty()) {
+            if l.chars().count() > 30 {
+                return Err(Error::invalid("labels", "A label is at most 30 characters"));
+            }
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(l)) {
+                out.push(l.to_owned());
+            }
+        }
+        if out.len() > 10 {
+            return Err(Error::invalid("labels", "A card has at most 10 labels"));
+        }
+        Ok(Self(out))
+    }
+    /// Comma-separated, as typed in a form.
+    pub fn parse_csv(raw: &str) -> Result<Self, Error> {
+        Self::parse(raw.split(','))
+    }
+    pub fn into_vec(self) -> Vec<String> {
+        self.0
+    }
+}
+
+/// A username: 3 to 32 letters, digits, `_`, `-` or `.`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Username(String);
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let s = raw.trim();
+        let ok_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !(3..=32).contains(&s.len()) || !ok_chars {
+            return Err(Error::invalid(
+                "username",
+                "Username must be 3 to 32 letters, digits, '_', '-' or '.'",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8 to 128 characters.
+pub struct Password(String);
+impl Password {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        if !(8..=128).contains(&raw.chars().count()) {
+            return Err(Error::invalid("password", "Password must be 8 to 128 characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_of_201_characters_is_refused_and_200_accepted() {
+        assert!(CardTitle::parse(&"x".repeat(201)).is_err());
+        assert!(CardTitle::parse(&"x".repeat(200)).is_ok());
+        assert!(CardTitle::parse("   ").is_err());
+    }
+
+    #[test]
+    fn labels_are_trimmed_and_deduplicated_case_insensitively() {
+        let l = Labels::parse_csv(" bug, Bug ,ui,,").unwrap().into_vec();
+        assert_eq!(l, vec!["bug", "ui"]);
+    }
+}

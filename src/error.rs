@@ -1,0 +1,162 @@
+//! The one error type: every layer returns it, and it renders as JSON for the API or as a page for the browser.
+
+use axum::{
+    extract::{FromRequest, rejection::JsonRejection, rejection::FormRejection},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde_json::json;
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong, in terms a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that does not parse; `field` names the form field when there is one.
+    #[error("{message}")]
+    Validation { field: &'static str, message: String },
+    /// The request body is not what the endpoint takes (malformed JSON, missing field).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No signed-in user.
+    #[error("sign in first")]
+    Unauthorized,
+    /// Signed in, but not allowed (not a member of the board, cross-site request).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such record, or one the user may not know exists.
+    #[error("not found")]
+    NotFound,
+    /// The write is based on a stale version, or clashes with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// A cap on connections or requests is reached.
+    #[error("{0}")]
+    TooMany(&'static str),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// A validation error on `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation { field, message: message.into() }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Sqlx(_) | Self::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code, shared with the WebSocket protocols.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "VALIDATION",
+            Self::BadRequest(_) => "BAD_REQUEST",
+            Self::Unauthorized => "AUTH_REQUIRED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict(_) => "CONFLICT",
+            Self::TooMany(_) => "LIMIT_REACHED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::Sqlx(_) | Self::Other(_) => "INTERNAL",
+        }
+    }
+
+    /// The message shown to the client: 5xx details are logged, never shown.
+    pub fn public_message(&self) -> String {
+        if self.status().is_server_error() {
+            tracing::error!(error = ?self, "internal error");
+            "something went wrong on our side".to_owned()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
+        if let Self::Validation { field, .. } = &self {
+            body["error"]["field"] = json!(field);
+        }
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// An [`Error`] rendered for a browser: a redirect to the login page, or a small error page.
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl<E: Into<Error>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Error::Unauthorized => Redirect::to("/login").into_response(),
+            e => {
+                let status = e.status();
+                let page = liveboard_templates::error_page(status.as_u16(), &e.public_message());
+                (status, page).into_response()
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(r: JsonRejection) -> Self {
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            _ => Self::BadRequest(r.body_text()),
+        }
+    }
+}
+
+impl From<FormRejection> for Error {
+    fn from(r: FormRejection) -> Self {
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            _ => Self::BadRequest(r.body_text()),
+        }
+    }
+}
+
+/// `axum::Json` whose rejections are our JSON errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::Form` whose rejections are our errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Form), rejection(Error))]
+pub struct Form<T>(pub T);

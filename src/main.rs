@@ -1,0 +1,75 @@
+//! The `liveboard` binary: serve (the default), or create a user. Thin: config → tracing → app → serve.
+
+use clap::{Parser, Subcommand};
+use liveboard::{Application, Config, auth, db::Db, events::EventBus, seed};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(version, about = "Liveboard: a live, server-rendered kanban board")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Create a user (optionally an admin) in the configured database.
+    CreateUser {
+        username: String,
+        /// The password; defaults to $LIVEBOARD_PASSWORD so it stays out of shell history.
+        #[arg(long, env = "LIVEBOARD_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the user an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "liveboard=info,tower_http=warn".into()))
+        .init();
+    let config = Config::from_env()?;
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::CreateUser { username, password, admin } => {
+            let db = Db::open(&config.database_path, EventBus::new(16)).await?;
+            let user = auth::create_user(&db, &username, &password, admin).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created user {} (id {}){}", user.username, user.id, if admin { ", admin" } else { "" });
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let seeding = config.seed_demo;
+    let app = Application::build(config.clone()).await?;
+    let url = format!("http://{}:{}", config.addr.ip(), app.port());
+    tracing::info!(%url, db = %config.database_path.display(), "Liveboard is up");
+    if seeding {
+        for (user, password) in seed::DEMO_USERS {
+            println!("  demo user: {user} / {password}");
+        }
+    }
+    println!("Liveboard on {url}");
+    app.run_until(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

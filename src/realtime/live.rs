@@ -1,0 +1,189 @@
+//! The live board: `GET /boards/{id}/live`, server-rendered HTML fragments over WebSocket for one
+//! board through one view. The page gives the `since` it was rendered at, so nothing falls between.
+//!
+//! hub → renderer → **board socket** → the browser (assets/board.js applies the fragments).
+
+use std::ops::ControlFlow;
+
+use axum::{
+    Router,
+    extract::{Path, Query, State, WebSocketUpgrade, ws::Utf8Bytes},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    hub::{ConnInfo, Kind, Signal},
+    socket::{self, Io, Protocol, RateLimit},
+    views::{PageFilter, View},
+};
+use crate::{
+    app::AppState,
+    auth::SocketAuth,
+    domain::*,
+    error::Error,
+    render, repo,
+};
+
+/// Longest gap replayed event by event; past it the board is re-rendered instead.
+const MAX_REPLAY: i64 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/boards/{id}/live", get(live))
+}
+
+#[derive(Deserialize)]
+struct LiveQuery {
+    since: Option<String>,
+    epoch: Option<String>,
+    #[serde(flatten)]
+    filter: PageFilter,
+}
+
+async fn live(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(board): Path<i64>,
+    headers: HeaderMap,
+    auth: SocketAuth,
+    Query(q): Query<LiveQuery>,
+) -> Response {
+    if let Err(r) = socket::check_origin(&headers, &state) {
+        return r;
+    }
+    let board = BoardId(board);
+    let Some(user) = auth.user.clone() else { return Error::Unauthorized.into_response() };
+    if let Err(e) = repo::require_member(&state.db.read, board, user.id).await {
+        return e.into_response();
+    }
+    let view = {
+        let boards = state.hub.shared.boards.read().expect("boards lock");
+        q.filter.view(user.id, |name| boards.member_id(board, name))
+    };
+    let view = match view {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let slot = match state.hub.reserve(Some(user.id)) {
+        Ok(s) => s,
+        Err(why) => return Error::TooMany(why).into_response(),
+    };
+    let since = q.since.as_deref().and_then(|s| s.parse::<i64>().ok());
+    socket::configure(ws, &state).on_upgrade(move |ws| async move {
+        let _slot = slot;
+        let info = ConnInfo {
+            id: uuid::Uuid::new_v4().to_string().into(),
+            user: Some(user.clone()),
+            session: auth.session,
+            token: auth.token,
+            connected_at: time::OffsetDateTime::now_utc(),
+        };
+        let hub = state.hub.clone();
+        let reg = hub.register(info, Kind::Board { board, view: view.clone() }).await;
+        let mut io = Io { ws, reg, hub, state: state.clone(), skip_through: 0, sent_max: 0 };
+        let mut proto = BoardLive { board, view, filter: q.filter, user, signals: RateLimit::new(10.0, 20.0) };
+        if proto.catch_up(&mut io, since, q.epoch.as_deref()).await.is_break() {
+            return;
+        }
+        socket::run(io, proto).await;
+    })
+}
+
+struct BoardLive {
+    board: BoardId,
+    view: View,
+    filter: PageFilter,
+    user: User,
+    signals: RateLimit,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMsg {
+    Ping { timestamp: Option<serde_json::Value> },
+    Editing { card_id: i64 },
+    EditingStop { card_id: i64 },
+    Typing { card_id: i64 },
+    TypingStop { card_id: i64 },
+}
+
+impl BoardLive {
+    /// Sends what happened since the page was rendered, or re-renders the board when that can't be replayed.
+    async fn catch_up(&mut self, io: &mut Io, since: Option<i64>, epoch: Option<&str>) -> ControlFlow<()> {
+        let upto = io.reg.from;
+        let Some(since) = since else { return self.reset(io).await };
+        let events = match socket::replay_range(&io.state, since, epoch, upto, MAX_REPLAY).await {
+            Ok(events) => events,
+            Err(_) => return self.reset(io).await,
+        };
+        let (ctx, members) = {
+            let boards = io.state.hub.shared.boards.read().expect("boards lock");
+            (boards.ctx(self.board), boards.members(self.board))
+        };
+        let mut frames = Vec::new();
+        for e in events.iter().filter(|e| e.board_id == self.board) {
+            let mut f = render::Fragments::new(e, ctx, members.clone(), &io.state.metrics);
+            if f.changes_view_shape() {
+                return self.reset(io).await;
+            }
+            frames.extend(f.for_view(&self.view));
+        }
+        for f in frames {
+            if !io.send(f).await {
+                return ControlFlow::Break(());
+            }
+        }
+        io.skip_through = upto;
+        ControlFlow::Continue(())
+    }
+
+    /// Re-renders the whole board in place (the page morphs it, keeping what the user is typing).
+    async fn reset(&mut self, io: &mut Io) -> ControlFlow<()> {
+        let snap = match repo::boards::snapshot(&io.state.db.read, self.board, self.user.id).await {
+            Ok(s) => s,
+            Err(_) => {
+                io.close(4403, "access to this board ended").await;
+                return ControlFlow::Break(());
+            }
+        };
+        let markup = render::board(&snap, &self.view, &self.filter, &io.state.hub.shared.epoch, &self.user.username, None);
+        let frame = render::reset_frame(markup, &io.state.metrics);
+        io.skip_through = io.skip_through.max(snap.seq);
+        if io.send(frame).await { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
+    }
+}
+
+impl Protocol for BoardLive {
+    async fn on_text(&mut self, text: Utf8Bytes, io: &mut Io) -> ControlFlow<()> {
+        let msg: ClientMsg = match serde_json::from_str(&text) {
+            Ok(m) => m,
+            Err(e) => {
+                io.error("BAD_MESSAGE", e.to_string()).await;
+                return ControlFlow::Continue(());
+            }
+        };
+        let signal = match msg {
+            ClientMsg::Ping { timestamp } => {
+                io.send_json(json!({"type": "pong", "timestamp": timestamp})).await;
+                return ControlFlow::Continue(());
+            }
+            ClientMsg::Editing { card_id } => Signal::Editing(CardId(card_id)),
+            ClientMsg::EditingStop { card_id } => Signal::EditingStop(CardId(card_id)),
+            ClientMsg::Typing { card_id } => Signal::Typing(CardId(card_id)),
+            ClientMsg::TypingStop { card_id } => Signal::TypingStop(CardId(card_id)),
+        };
+        if self.signals.allow() {
+            io.hub.signal(io.reg.key, self.board, signal);
+        } else {
+            io.error("RATE_LIMITED", "too many presence signals; slow down").await;
+        }
+        ControlFlow::Continue(())
+    }
+
+    async fn on_resync(&mut self, _seq: i64, _reason: &'static str, io: &mut Io) -> ControlFlow<()> {
+        self.reset(io).await
+    }
+}

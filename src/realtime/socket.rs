@@ -1,0 +1,223 @@
+//! Socket plumbing shared by both wire protocols: handshake checks, limits, the per-connection loop
+//! (client messages, the hub's queue, heartbeats, overflow), and replay from the event log.
+//!
+//! hub → per-connection queue → **socket loop** → WebSocket.
+
+use std::{
+    future::Future,
+    ops::ControlFlow,
+    sync::Arc,
+    time::Instant,
+};
+
+use axum::{
+    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::hub::{Hub, Out, Registration};
+use crate::{
+    app::AppState,
+    auth,
+    error::Error,
+    events::{self, Event},
+};
+
+/// Sets the message limits and small per-connection buffers (memory matters at 10k+ sockets).
+pub fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
+    let max = state.config.ws_max_message;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max * 4)
+}
+
+/// The handshake's Origin check: a browser on another site gets 403 and no upgrade.
+pub fn check_origin(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
+    if auth::same_origin(headers, &state.config.allowed_origins) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("origin not allowed").into_response())
+    }
+}
+
+/// A token bucket: `per_sec` refills per second, bursts up to `burst`.
+pub struct RateLimit {
+    burst: f64,
+    per_sec: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    pub fn new(per_sec: f64, burst: f64) -> Self {
+        Self { burst, per_sec, tokens: burst, last: Instant::now() }
+    }
+    /// Takes a token if there is one.
+    pub fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_sec).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One connection's socket and its place in the hub.
+pub struct Io {
+    pub ws: WebSocket,
+    pub reg: Registration,
+    pub hub: Hub,
+    pub state: AppState,
+    /// Frames carrying events up to this seq are already reflected on the client (after a replay or reset).
+    pub skip_through: i64,
+    /// The highest event seq sent on this socket.
+    pub sent_max: i64,
+}
+
+impl Io {
+    /// Sends one text message now (bypassing the queue; used for replies and replays).
+    pub async fn send(&mut self, text: impl Into<Utf8Bytes>) -> bool {
+        self.ws.send(Message::Text(text.into())).await.is_ok()
+    }
+
+    /// Sends a JSON value.
+    pub async fn send_json(&mut self, v: serde_json::Value) -> bool {
+        self.send(v.to_string()).await
+    }
+
+    /// A protocol error; the connection stays open.
+    pub async fn error(&mut self, code: &str, message: impl AsRef<str>) -> bool {
+        self.state.metrics.protocol_errors.inc();
+        self.send_json(json!({"type": "error", "code": code, "message": message.as_ref()})).await
+    }
+
+    pub async fn close(&mut self, code: u16, reason: &str) {
+        let frame = CloseFrame { code, reason: reason.into() };
+        let _ = self.ws.send(Message::Close(Some(frame))).await;
+    }
+}
+
+/// What a wire protocol does with client messages and resyncs; the loop does the rest.
+pub trait Protocol: Send {
+    /// A text message from the client.
+    fn on_text(&mut self, text: Utf8Bytes, io: &mut Io) -> impl Future<Output = ControlFlow<()>> + Send;
+    /// The connection missed events: bring the client back to a whole state.
+    fn on_resync(&mut self, seq: i64, reason: &'static str, io: &mut Io) -> impl Future<Output = ControlFlow<()>> + Send;
+}
+
+/// The connection loop: client messages, queued frames, heartbeats and overflow, until either side closes.
+pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
+    let cfg = io.state.config.clone();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + cfg.ws_ping_interval, cfg.ws_ping_interval);
+    let mut last_seen = Instant::now();
+    loop {
+        tokio::select! {
+            msg = io.ws.recv() => {
+                match msg {
+                    Some(Ok(Message::Text(t))) => {
+                        last_seen = Instant::now();
+                        if proto.on_text(t, &mut io).await.is_break() { break; }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        last_seen = Instant::now();
+                        io.error("BAD_MESSAGE", "send JSON text messages").await;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_seen = Instant::now(),
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(e)) => {
+                        if e.to_string().contains("too long") || e.to_string().contains("too big") {
+                            io.close(1009, "message too big").await;
+                        }
+                        break;
+                    }
+                }
+            }
+            out = io.reg.rx.recv() => {
+                match out {
+                    Some(Out::Frame { seq, text }) => {
+                        if seq != 0 && seq <= io.skip_through { continue; }
+                        if io.ws.send(Message::Text(text)).await.is_err() { break; }
+                        io.sent_max = io.sent_max.max(seq);
+                    }
+                    Some(Out::Resync { seq, reason }) => {
+                        if proto.on_resync(seq, reason, &mut io).await.is_break() { break; }
+                    }
+                    Some(Out::Close { code, reason }) => {
+                        io.close(code, reason).await;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            _ = io.reg.overflow.notified() => {
+                // The hub found our queue full and stopped filling it: drop what is queued, ask to resume.
+                while io.reg.rx.try_recv().is_ok() {}
+                io.hub.recover(io.reg.key);
+            }
+            _ = ping.tick() => {
+                if last_seen.elapsed() > cfg.ws_timeout {
+                    io.close(1001, "no answer to ping").await;
+                    break;
+                }
+                if io.ws.send(Message::Ping(Default::default())).await.is_err() { break; }
+            }
+        }
+    }
+}
+
+/// Why a replay cannot be done and the client must resync instead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReplayGap {
+    /// The client's seq is from another event stream (the database was reset).
+    EpochChanged,
+    /// Events after the client's seq were pruned by retention.
+    TooOld,
+    /// The client claims a seq we never published.
+    FromTheFuture,
+    /// More events than a replay is worth.
+    TooMany,
+}
+
+impl ReplayGap {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::EpochChanged => "epoch_changed",
+            Self::TooOld => "too_old",
+            Self::FromTheFuture => "unknown_seq",
+            Self::TooMany => "too_many",
+        }
+    }
+}
+
+/// Loads the events after `since` up to `upto`, or says why that would leave a gap.
+pub async fn replay_range(
+    state: &AppState,
+    since: i64,
+    epoch: Option<&str>,
+    upto: i64,
+    max: i64,
+) -> Result<Vec<Arc<Event>>, ReplayGap> {
+    if epoch.is_some_and(|e| e != state.hub.shared.epoch) {
+        return Err(ReplayGap::EpochChanged);
+    }
+    if since > upto {
+        return Err(ReplayGap::FromTheFuture);
+    }
+    if upto - since > max {
+        return Err(ReplayGap::TooMany);
+    }
+    let info = events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
+    if since < info.pruned_through {
+        return Err(ReplayGap::TooOld);
+    }
+    events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
+}
+

@@ -1,0 +1,372 @@
+//! Boards repository: boards, their columns and their members. Every write records its events.
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::{Role, now, rank, require_member};
+use crate::{
+    db::Db,
+    domain::*,
+    error::{Error, Result},
+    events::{Action, latest_seq},
+};
+
+pub(crate) const CARD_SELECT: &str = r#"select c.id, c.board_id, c.column_id, c.title, c.description, c.assignee_id,
+    u.username as assignee, c.labels, c.rank, c.version, c.created_at, c.updated_at
+    from cards c left join users u on u.id = c.assignee_id"#;
+
+const MEMBER_SELECT: &str = r#"select m.board_id, m.user_id, u.username, m.role, m.added_at
+    from board_members m join users u on u.id = m.user_id"#;
+
+/// Boards the user is a member of, newest first.
+pub async fn list_for(pool: &SqlitePool, user: UserId) -> Result<Vec<Board>> {
+    Ok(sqlx::query_as(
+        r#"select b.* from boards b join board_members m on m.board_id = b.id
+           where m.user_id = ? order by b.id desc"#,
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn board(conn: &mut SqliteConnection, id: BoardId) -> Result<Board> {
+    sqlx::query_as("select * from boards where id = ?").bind(id).fetch_optional(conn).await?.ok_or(Error::NotFound)
+}
+
+pub(crate) async fn column(conn: &mut SqliteConnection, id: ColumnId) -> Result<Column> {
+    sqlx::query_as("select * from columns where id = ?").bind(id).fetch_optional(conn).await?.ok_or(Error::NotFound)
+}
+
+async fn member(conn: &mut SqliteConnection, board: BoardId, user: UserId) -> Result<Member> {
+    sqlx::query_as(&format!("{MEMBER_SELECT} where m.board_id = ? and m.user_id = ?"))
+        .bind(board)
+        .bind(user)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// Everything the board page shows, read in one snapshot together with the seq it is current to.
+pub async fn snapshot(pool: &SqlitePool, id: BoardId, viewer: UserId) -> Result<BoardSnapshot> {
+    let mut tx = pool.begin().await?;
+    require_member(&mut *tx, id, viewer).await?;
+    let seq = latest_seq(&mut *tx).await?;
+    let board = board(&mut tx, id).await?;
+    let columns = sqlx::query_as("select * from columns where board_id = ? order by rank, id")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let cards = sqlx::query_as(&format!(
+        "{CARD_SELECT} join columns k on k.id = c.column_id where c.board_id = ? order by k.rank, k.id, c.rank, c.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let members = sqlx::query_as(&format!("{MEMBER_SELECT} where m.board_id = ? order by u.username"))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(BoardSnapshot { board, columns, cards, members, seq })
+}
+
+/// Creates a board with Todo / Doing / Done columns, owned by `actor`.
+pub async fn create(db: &Db, actor: UserId, name: &BoardName) -> Result<Board> {
+    let mut w = db.write(Some(actor)).await?;
+    let t = now();
+    let id: BoardId = sqlx::query_scalar(
+        "insert into boards (name, owner_id, created_at, updated_at) values (?, ?, ?, ?) returning id",
+    )
+    .bind(name.as_str())
+    .bind(actor)
+    .bind(t)
+    .bind(t)
+    .fetch_one(w.conn())
+    .await?;
+    let mut columns = Vec::new();
+    let mut last: Option<String> = None;
+    for name in ["Todo", "Doing", "Done"] {
+        let r = rank::between(last.as_deref(), None);
+        let col: Column = sqlx::query_as(
+            "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(&r)
+        .bind(t)
+        .bind(t)
+        .fetch_one(w.conn())
+        .await?;
+        last = Some(r);
+        columns.push(col);
+    }
+    let board: Board = sqlx::query_as("update boards set done_column_id = ? where id = ? returning *")
+        .bind(columns[2].id)
+        .bind(id)
+        .fetch_one(w.conn())
+        .await?;
+    sqlx::query("insert into board_members (board_id, user_id, role, added_at) values (?, ?, 'owner', ?)")
+        .bind(id)
+        .bind(actor)
+        .bind(t)
+        .execute(w.conn())
+        .await?;
+    let owner = member(w.conn(), id, actor).await?;
+    w.record(Action::Create, None, Some(&board)).await?;
+    for c in &columns {
+        w.record(Action::Create, None, Some(c)).await?;
+    }
+    w.record(Action::Create, None, Some(&owner)).await?;
+    w.commit().await?;
+    Ok(board)
+}
+
+/// Renames a board.
+pub async fn rename(db: &Db, actor: UserId, id: BoardId, name: &BoardName) -> Result<Board> {
+    let mut w = db.write(Some(actor)).await?;
+    require_member(w.conn(), id, actor).await?;
+    let before = board(w.conn(), id).await?;
+    let after: Board = sqlx::query_as("update boards set name = ?, updated_at = ? where id = ? returning *")
+        .bind(name.as_str())
+        .bind(now())
+        .bind(id)
+        .fetch_one(w.conn())
+        .await?;
+    w.record(Action::Update, Some(&before), Some(&after)).await?;
+    w.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a board and everything on it; only its owner may.
+pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
+    let mut w = db.write(Some(actor)).await?;
+    if require_member(w.conn(), id, actor).await? != Role::Owner {
+        return Err(Error::Forbidden("only the board's owner can delete it"));
+    }
+    let before = board(w.conn(), id).await?;
+    sqlx::query("delete from boards where id = ?").bind(id).execute(w.conn()).await?;
+    w.record(Action::Delete, Some(&before), None).await?;
+    w.commit().await?;
+    Ok(())
+}
+
+/// Adds a column at the right end of the board.
+pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &ColumnName) -> Result<Column> {
+    let mut w = db.write(Some(actor)).await?;
+    require_member(w.conn(), board, actor).await?;
+    let last: Option<String> = sqlx::query_scalar("select max(rank) from columns where board_id = ?")
+        .bind(board)
+        .fetch_one(w.conn())
+        .await?;
+    let t = now();
+    let col: Column = sqlx::query_as(
+        "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
+    )
+    .bind(board)
+    .bind(name.as_str())
+    .bind(rank::between(last.as_deref(), None))
+    .bind(t)
+    .bind(t)
+    .fetch_one(w.conn())
+    .await?;
+    w.record(Action::Create, None, Some(&col)).await?;
+    w.commit().await?;
+    Ok(col)
+}
+
+/// Where a column or card goes: first, last, or right after / before a sibling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    First,
+    #[default]
+    Last,
+    After(i64),
+    Before(i64),
+    /// One step towards the start (columns: left).
+    Earlier,
+    /// One step towards the end (columns: right).
+    Later,
+}
+
+/// Renames and/or moves a column.
+pub async fn update_column(
+    db: &Db,
+    actor: UserId,
+    id: ColumnId,
+    name: Option<&ColumnName>,
+    place: Option<Place>,
+) -> Result<Column> {
+    let mut w = db.write(Some(actor)).await?;
+    let before = column(w.conn(), id).await?;
+    require_member(w.conn(), before.board_id, actor).await?;
+    let rank = match place {
+        None => before.rank.clone(),
+        Some(p) => {
+            let all: Vec<(i64, String)> = sqlx::query_as("select id, rank from columns where board_id = ? order by rank, id")
+                .bind(before.board_id)
+                .fetch_all(w.conn())
+                .await?;
+            match step(&all, id.0, p) {
+                None => before.rank.clone(),
+                Some(p) => {
+                    let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| *s != id.0).collect();
+                    rank_for(&siblings, p)?
+                }
+            }
+        }
+    };
+    let after: Column =
+        sqlx::query_as("update columns set name = ?, rank = ?, updated_at = ? where id = ? returning *")
+            .bind(name.map_or(before.name.as_str(), |n| n.as_str()))
+            .bind(rank)
+            .bind(now())
+            .bind(id)
+            .fetch_one(w.conn())
+            .await?;
+    w.record(Action::Update, Some(&before), Some(&after)).await?;
+    w.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a column and its cards (each card's deletion is an event of its own).
+pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<()> {
+    let mut w = db.write(Some(actor)).await?;
+    let col = column(w.conn(), id).await?;
+    require_member(w.conn(), col.board_id, actor).await?;
+    let cards: Vec<Card> = sqlx::query_as(&format!("{CARD_SELECT} where c.column_id = ? order by c.rank, c.id"))
+        .bind(id)
+        .fetch_all(w.conn())
+        .await?;
+    sqlx::query("delete from cards where column_id = ?").bind(id).execute(w.conn()).await?;
+    for c in &cards {
+        w.record(Action::Delete, Some(c), None).await?;
+    }
+    let before = board(w.conn(), col.board_id).await?;
+    sqlx::query("delete from columns where id = ?").bind(id).execute(w.conn()).await?;
+    w.record(Action::Delete, Some(&col), None).await?;
+    if before.done_column_id == Some(id) {
+        let after = board(w.conn(), col.board_id).await?;
+        w.record(Action::Update, Some(&before), Some(&after)).await?;
+    }
+    w.commit().await?;
+    Ok(())
+}
+
+/// Turns a one-step move into a move next to a neighbour; `None` when already at that end.
+pub(crate) fn step(all: &[(i64, String)], id: i64, place: Place) -> Option<Place> {
+    let i = all.iter().position(|(s, _)| *s == id)?;
+    match place {
+        Place::Earlier => i.checked_sub(1).map(|j| Place::Before(all[j].0)),
+        Place::Later => all.get(i + 1).map(|(n, _)| Place::After(*n)),
+        p => Some(p),
+    }
+}
+
+/// The rank that puts an item at `place` among `siblings` (id, rank) in order.
+pub(crate) fn rank_for(siblings: &[(i64, String)], place: Place) -> Result<String> {
+    let pos = |id: i64| {
+        siblings.iter().position(|(s, _)| *s == id).ok_or(Error::invalid("position", "that neighbour is not here"))
+    };
+    let (lo, hi) = match place {
+        Place::First | Place::Earlier => (None, siblings.first()),
+        Place::Last | Place::Later => (siblings.last(), None),
+        Place::After(id) => {
+            let i = pos(id)?;
+            (siblings.get(i), siblings.get(i + 1))
+        }
+        Place::Before(id) => {
+            let i = pos(id)?;
+            (i.checked_sub(1).and_then(|j| siblings.get(j)), siblings.get(i))
+        }
+    };
+    let (lo, hi) = (lo.map(|(_, r)| r.as_str()), hi.map(|(_, r)| r.as_str()));
+    // Equal neighbours can only come from a hand-edited database; step past the lower one.
+    Ok(if lo.is_some() && lo == hi { rank::between(lo, None) } else { rank::between(lo, hi) })
+}
+
+/// Adds a member by username.
+pub async fn add_member(db: &Db, actor: UserId, board: BoardId, username: &str) -> Result<Member> {
+    let mut w = db.write(Some(actor)).await?;
+    require_member(w.conn(), board, actor).await?;
+    let user: Option<UserId> = sqlx::query_scalar("select id from users where username = ?")
+        .bind(username.trim())
+        .fetch_optional(w.conn())
+        .await?;
+    let user = user.ok_or_else(|| Error::invalid("username", format!("No user called {:?}", username.trim())))?;
+    let added = sqlx::query(
+        "insert into board_members (board_id, user_id, role, added_at) values (?, ?, 'member', ?) on conflict do nothing",
+    )
+    .bind(board)
+    .bind(user)
+    .bind(now())
+    .execute(w.conn())
+    .await?
+    .rows_affected();
+    if added == 0 {
+        return Err(Error::Conflict(format!("{} is already a member", username.trim())));
+    }
+    let m = member(w.conn(), board, user).await?;
+    w.record(Action::Create, None, Some(&m)).await?;
+    w.commit().await?;
+    Ok(m)
+}
+
+/// Removes a member by username; their cards become unassigned. The owner cannot be removed.
+pub async fn remove_member(db: &Db, actor: UserId, board: BoardId, username: &str) -> Result<()> {
+    let mut w = db.write(Some(actor)).await?;
+    require_member(w.conn(), board, actor).await?;
+    let user: Option<UserId> = sqlx::query_scalar("select id from users where username = ?")
+        .bind(username.trim())
+        .fetch_optional(w.conn())
+        .await?;
+    let m = member(w.conn(), board, user.ok_or(Error::NotFound)?).await?;
+    if m.role == "owner" {
+        return Err(Error::Conflict("the board's owner cannot be removed".into()));
+    }
+    let cards: Vec<Card> = sqlx::query_as(&format!("{CARD_SELECT} where c.board_id = ? and c.assignee_id = ?"))
+        .bind(board)
+        .bind(m.user_id)
+        .fetch_all(w.conn())
+        .await?;
+    for before in cards {
+        let after = Card {
+            assignee_id: None,
+            assignee: None,
+            version: before.version + 1,
+            updated_at: now(),
+            ..before.clone()
+        };
+        sqlx::query("update cards set assignee_id = null, version = ?, updated_at = ? where id = ?")
+            .bind(after.version)
+            .bind(after.updated_at)
+            .bind(after.id)
+            .execute(w.conn())
+            .await?;
+        w.record(Action::Update, Some(&before), Some(&after)).await?;
+    }
+    sqlx::query("delete from board_members where board_id = ? and user_id = ?")
+        .bind(board)
+        .bind(m.user_id)
+        .execute(w.conn())
+        .await?;
+    w.record(Action::Delete, Some(&m), None).await?;
+    w.commit().await?;
+    Ok(())
+}
+
+/// Every (board, member) pair: the hub's starting point for authorization, kept current by member events.
+pub async fn all_memberships(pool: &SqlitePool) -> Result<Vec<(BoardId, UserId)>> {
+    Ok(sqlx::query_as("select board_id, user_id from board_members").fetch_all(pool).await?)
+}
+
+/// The board a record of `collection` lives on, if the record exists (for record subscriptions).
+pub async fn board_of(pool: &SqlitePool, collection: &str, id: i64) -> Result<Option<BoardId>> {
+    let sql = match collection {
+        "boards" => "select id from boards where id = ?",
+        "columns" => "select board_id from columns where id = ?",
+        "cards" => "select board_id from cards where id = ?",
+        "comments" => "select board_id from comments where id = ?",
+        _ => return Ok(None),
+    };
+    Ok(sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await?)
+}

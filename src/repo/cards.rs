@@ -1,0 +1,205 @@
+//! Cards repository: create, edit, move and delete cards; every write records its event.
+
+use std::sync::Arc;
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::{
+    boards::{CARD_SELECT, Place, column, rank_for},
+    now, require_member,
+};
+use crate::{
+    db::Db,
+    domain::*,
+    error::{Error, Result},
+    events::{Action, Event, load_range},
+};
+
+/// A card to create, already parsed.
+#[derive(Debug)]
+pub struct NewCard {
+    pub title: CardTitle,
+    pub description: Description,
+    /// `None` puts the card in the board's first column.
+    pub column_id: Option<ColumnId>,
+    pub assignee: Option<String>,
+    pub labels: Labels,
+    pub place: Place,
+}
+
+/// Changes to a card, already parsed; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct CardPatch {
+    pub title: Option<CardTitle>,
+    pub description: Option<Description>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<String>>,
+    pub labels: Option<Labels>,
+    pub column_id: Option<ColumnId>,
+    pub place: Option<Place>,
+    /// The version the edit started from: a newer card makes the write fail with 409.
+    pub expected_version: Option<i64>,
+}
+
+pub(crate) async fn card(conn: &mut SqliteConnection, id: CardId) -> Result<Card> {
+    sqlx::query_as(&format!("{CARD_SELECT} where c.id = ?")).bind(id).fetch_optional(conn).await?.ok_or(Error::NotFound)
+}
+
+/// A card the viewer may see.
+pub async fn get(pool: &SqlitePool, viewer: UserId, id: CardId) -> Result<Card> {
+    let mut conn = pool.acquire().await?;
+    let c = card(&mut conn, id).await?;
+    require_member(&mut *conn, c.board_id, viewer).await?;
+    Ok(c)
+}
+
+async fn assignee_id(conn: &mut SqliteConnection, board: BoardId, username: &str) -> Result<UserId> {
+    sqlx::query_scalar(
+        "select u.id from users u join board_members m on m.user_id = u.id where m.board_id = ? and u.username = ?",
+    )
+    .bind(board)
+    .bind(username.trim())
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::invalid("assignee", format!("{:?} is not a member of this board", username.trim())))
+}
+
+async fn column_on_board(conn: &mut SqliteConnection, board: BoardId, id: ColumnId) -> Result<Column> {
+    let col = column(conn, id).await.map_err(|_| Error::invalid("column_id", "No such column"))?;
+    if col.board_id != board {
+        return Err(Error::invalid("column_id", "That column is on another board"));
+    }
+    Ok(col)
+}
+
+async fn rank_in(conn: &mut SqliteConnection, column: ColumnId, except: Option<CardId>, place: Place) -> Result<String> {
+    let all: Vec<(i64, String)> = sqlx::query_as("select id, rank from cards where column_id = ? order by rank, id")
+        .bind(column)
+        .fetch_all(conn)
+        .await?;
+    let place = match except {
+        Some(me) => super::boards::step(&all, me.0, place).unwrap_or(place),
+        None => place,
+    };
+    let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| Some(CardId(*s)) != except).collect();
+    rank_for(&siblings, place)
+}
+
+/// Creates a card on `board`.
+pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Card> {
+    let mut w = db.write(Some(actor)).await?;
+    require_member(w.conn(), board, actor).await?;
+    let column_id = match new.column_id {
+        Some(id) => column_on_board(w.conn(), board, id).await?.id,
+        None => sqlx::query_scalar("select id from columns where board_id = ? order by rank, id limit 1")
+            .bind(board)
+            .fetch_optional(w.conn())
+            .await?
+            .ok_or(Error::invalid("column_id", "This board has no columns"))?,
+    };
+    let assignee = match &new.assignee {
+        Some(name) if !name.trim().is_empty() => Some(assignee_id(w.conn(), board, name).await?),
+        _ => None,
+    };
+    let rank = rank_in(w.conn(), column_id, None, new.place).await?;
+    let t = now();
+    let id: CardId = sqlx::query_scalar(
+        r#"insert into cards (board_id, column_id, title, description, assignee_id, labels, rank, created_at, updated_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id"#,
+    )
+    .bind(board)
+    .bind(column_id)
+    .bind(new.title.as_str())
+    .bind(new.description.as_str())
+    .bind(assignee)
+    .bind(sqlx::types::Json(new.labels.into_vec()))
+    .bind(rank)
+    .bind(t)
+    .bind(t)
+    .fetch_one(w.conn())
+    .await?;
+    let created = card(w.conn(), id).await?;
+    w.record(Action::Create, None, Some(&created)).await?;
+    w.commit().await?;
+    Ok(created)
+}
+
+/// Applies `patch` to a card; a move rewrites only this card's row.
+pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Result<Card> {
+    let mut w = db.write(Some(actor)).await?;
+    let before = card(w.conn(), id).await?;
+    require_member(w.conn(), before.board_id, actor).await?;
+    if let Some(v) = patch.expected_version.filter(|v| *v != before.version) {
+        return Err(Error::Conflict(format!(
+            "this card changed since you opened it (you had version {v}, it is now version {})",
+            before.version
+        )));
+    }
+    let assignee_id = match &patch.assignee {
+        None => before.assignee_id,
+        Some(None) => None,
+        Some(Some(name)) if name.trim().is_empty() => None,
+        Some(Some(name)) => Some(assignee_id(w.conn(), before.board_id, name).await?),
+    };
+    let column_id = match patch.column_id {
+        Some(c) => column_on_board(w.conn(), before.board_id, c).await?.id,
+        None => before.column_id,
+    };
+    let rank = match (patch.place, column_id != before.column_id) {
+        (Some(p), _) => rank_in(w.conn(), column_id, Some(id), p).await?,
+        (None, true) => rank_in(w.conn(), column_id, Some(id), Place::Last).await?,
+        (None, false) => before.rank.clone(),
+    };
+    sqlx::query(
+        r#"update cards set title = ?, description = ?, assignee_id = ?, labels = ?, column_id = ?, rank = ?,
+           version = version + 1, updated_at = ? where id = ?"#,
+    )
+    .bind(patch.title.as_ref().map_or(before.title.as_str(), |t| t.as_str()))
+    .bind(patch.description.as_ref().map_or(before.description.as_str(), |d| d.as_str()))
+    .bind(assignee_id)
+    .bind(sqlx::types::Json(patch.labels.map_or_else(|| before.labels.clone(), Labels::into_vec)))
+    .bind(column_id)
+    .bind(rank)
+    .bind(now())
+    .bind(id)
+    .execute(w.conn())
+    .await?;
+    let after = card(w.conn(), id).await?;
+    w.record(Action::Update, Some(&before), Some(&after)).await?;
+    w.commit().await?;
+    Ok(after)
+}
+
+/// Deletes a card; `expected_version` guards against deleting a card someone just changed.
+pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option<i64>) -> Result<Card> {
+    let mut w = db.write(Some(actor)).await?;
+    let before = card(w.conn(), id).await?;
+    require_member(w.conn(), before.board_id, actor).await?;
+    if expected_version.is_some_and(|v| v != before.version) {
+        return Err(Error::Conflict("this card changed since you opened it".into()));
+    }
+    sqlx::query("delete from cards where id = ?").bind(id).execute(w.conn()).await?;
+    w.record(Action::Delete, Some(&before), None).await?;
+    w.commit().await?;
+    Ok(before)
+}
+
+/// The changes made to a card after `version`, oldest first: what a conflicting editor is shown.
+pub async fn changes_since(pool: &SqlitePool, id: CardId, version: i64) -> Result<Vec<(Arc<Event>, Option<String>)>> {
+    let seqs: Vec<(i64, Option<String>)> = sqlx::query_as(
+        r#"select e.seq, u.username from events e left join users u on u.id = e.actor_id
+           where e.collection = 'cards' and e.record_id = ? and e.action = 'update'
+             and json_extract(e.after, '$.version') > ? order by e.seq"#,
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::new();
+    for (seq, who) in seqs {
+        if let Some(e) = load_range(pool, seq - 1, seq).await?.pop() {
+            out.push((e, who));
+        }
+    }
+    Ok(out)
+}

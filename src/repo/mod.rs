@@ -1,0 +1,86 @@
+//! Repositories: the only writers. Each change and its event row commit together; events publish after.
+//!
+//! handler → **repository** → event bus. Handlers never run SQL; repositories never render.
+
+pub mod boards;
+pub mod cards;
+pub mod comments;
+pub mod users;
+
+use crate::{
+    domain::{BoardId, UserId},
+    error::{Error, Result},
+};
+
+/// A user's role on a board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Owner,
+    Member,
+}
+
+/// Checks that `user` belongs to `board`: 404 if the board does not exist, 403 if they are not a member.
+pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardId, user: UserId) -> Result<Role> {
+    let role: Option<Option<String>> = sqlx::query_scalar(
+        r#"select (select role from board_members m where m.board_id = b.id and m.user_id = ?)
+           from boards b where b.id = ?"#,
+    )
+    .bind(user)
+    .bind(board)
+    .fetch_optional(db)
+    .await?;
+    match role {
+        None => Err(Error::NotFound),
+        Some(None) => Err(Error::Forbidden("you are not a member of this board")),
+        Some(Some(r)) if r == "owner" => Ok(Role::Owner),
+        Some(Some(_)) => Ok(Role::Member),
+    }
+}
+
+/// Now, as stored in every `*_at` column.
+pub(crate) fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// Ranks: fractional indexes as strings that sort bytewise, so a move rewrites one row.
+pub mod rank {
+    use fractional_index::FractionalIndex;
+
+    fn parse(s: &str) -> Option<FractionalIndex> {
+        FractionalIndex::from_string(s).ok()
+    }
+
+    /// A rank strictly between `lo` and `hi` (either may be open).
+    pub fn between(lo: Option<&str>, hi: Option<&str>) -> String {
+        let lo = lo.and_then(parse);
+        let hi = hi.and_then(parse);
+        let r = match (&lo, &hi) {
+            (None, None) => Some(FractionalIndex::default()),
+            (Some(l), None) => Some(FractionalIndex::new_after(l)),
+            (None, Some(h)) => Some(FractionalIndex::new_before(h)),
+            (Some(l), Some(h)) => FractionalIndex::new_between(l, h),
+        };
+        // new_between is None only if lo >= hi, which callers avoid; after lo is the safe fallback.
+        r.or_else(|| lo.as_ref().map(FractionalIndex::new_after)).unwrap_or_default().to_string()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::between;
+
+        #[test]
+        fn ranks_between_neighbours_sort_between_them() {
+            let a = between(None, None);
+            let c = between(Some(&a), None);
+            let b = between(Some(&a), Some(&c));
+            let z = between(None, Some(&a));
+            assert!(z < a && a < b && b < c, "{z} {a} {b} {c}");
+            let mut lo = a.clone();
+            for _ in 0..200 {
+                let mid = between(Some(&lo), Some(&b));
+                assert!(lo < mid && mid < b);
+                lo = mid;
+            }
+        }
+    }
+}
