@@ -90,7 +90,11 @@ async fn create_board(
     Ok((StatusCode::CREATED, Json(board)))
 }
 
-async fn get_board(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> Result<Json<BoardSnapshot>> {
+async fn get_board(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<BoardSnapshot>> {
     Ok(Json(repo::boards::snapshot(&state.db.read, BoardId(id), user.id).await?))
 }
 
@@ -103,7 +107,11 @@ async fn update_board(
     Ok(Json(repo::boards::rename(&state.db, user.id, BoardId(id), &BoardName::parse(&b.name)?).await?))
 }
 
-async fn delete_board(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> Result<StatusCode> {
+async fn delete_board(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     repo::boards::delete(&state.db, user.id, BoardId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,7 +148,11 @@ async fn create_card(
     Ok((StatusCode::CREATED, Json(card)))
 }
 
-async fn get_card(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> Result<Json<Card>> {
+async fn get_card(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Card>> {
     Ok(Json(repo::cards::get(&state.db.read, user.id, CardId(id)).await?))
 }
 
@@ -190,7 +202,11 @@ async fn delete_card(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_comments(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> Result<Json<Vec<Comment>>> {
+async fn list_comments(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<Comment>>> {
     Ok(Json(repo::comments::for_card(&state.db.read, user.id, CardId(id)).await?))
 }
 
@@ -210,7 +226,11 @@ async fn create_comment(
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-async fn delete_comment(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> Result<StatusCode> {
+async fn delete_comment(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     repo::comments::delete(&state.db, user.id, CommentId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -249,7 +269,11 @@ async fn update_column(
     Ok(Json(repo::boards::update_column(&state.db, user.id, ColumnId(id), name.as_ref(), place).await?))
 }
 
-async fn delete_column(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> Result<StatusCode> {
+async fn delete_column(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
     repo::boards::delete_column(&state.db, user.id, ColumnId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

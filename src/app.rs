@@ -22,7 +22,10 @@ use crate::{
     db::Db,
     events::{self, EventBus},
     metrics::Metrics,
-    realtime::{self, hub::{Boards, Hub}},
+    realtime::{
+        self,
+        hub::{Boards, Hub},
+    },
     web,
 };
 
@@ -146,13 +149,19 @@ impl Application {
 /// Headers every response carries: a strict CSP (no inline script or style), no framing, no sniffing.
 fn security_headers() -> tower::layer::util::Stack<
     SetResponseHeaderLayer<HeaderValue>,
-    tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Identity>>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        tower::layer::util::Stack<SetResponseHeaderLayer<HeaderValue>, tower::layer::util::Identity>,
+    >,
 > {
     let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
     tower::ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .into_inner()
 }
@@ -164,7 +173,8 @@ async fn load_boards(db: &Db) -> anyhow::Result<Boards> {
     )
     .fetch_all(&db.read)
     .await?;
-    let done: Vec<(i64, Option<i64>)> = sqlx::query_as("select id, done_column_id from boards").fetch_all(&db.read).await?;
+    let done: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("select id, done_column_id from boards").fetch_all(&db.read).await?;
     Ok(Boards::load(members, done))
 }
 

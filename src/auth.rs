@@ -100,7 +100,8 @@ impl FromRequestParts<AppState> for CurrentUser {
                 _ => Err(rejection),
             };
         }
-        let session = Session::from_request_parts(parts, state).await.map_err(|_| AuthRejection { wants_json: true })?;
+        let session =
+            Session::from_request_parts(parts, state).await.map_err(|_| AuthRejection { wants_json: true })?;
         match session.get::<User>(USER_KEY).await {
             Ok(Some(user)) => Ok(Self(user)),
             _ => Err(rejection),
@@ -199,10 +200,12 @@ async fn login(State(state): State<AppState>, session: Session, Form(f): Form<Cr
             Err(e) => PageError(e).into_response(),
         },
         // One message for a wrong password and an unknown user: nobody learns who has an account.
-        _ => form_error(&state, "/login", &f.username, &Error::Validation {
-            field: "password",
-            message: "Wrong username or password".into(),
-        }),
+        _ => form_error(
+            &state,
+            "/login",
+            &f.username,
+            &Error::Validation { field: "password", message: "Wrong username or password".into() },
+        ),
     }
 }
 
@@ -237,7 +240,8 @@ impl FromRequestParts<AppState> for SocketAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(token) = crate::tokens::from_request(parts) {
-            let found = crate::tokens::authenticate(&state.db.read, &token).await.map_err(IntoResponse::into_response)?;
+            let found =
+                crate::tokens::authenticate(&state.db.read, &token).await.map_err(IntoResponse::into_response)?;
             let (user, id) = found.ok_or_else(|| Error::Unauthorized.into_response())?;
             return Ok(Self { user: Some(user), session: None, token: Some(id) });
         }

@@ -129,10 +129,7 @@ impl Config {
 
 /// `sqlite://data/x.db`, `sqlite:data/x.db` and `data/x.db` all name the file `data/x.db`.
 pub fn parse_database_url(url: &str) -> PathBuf {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     PathBuf::from(path.split('?').next().unwrap_or(path))
 }
 
@@ -141,10 +138,7 @@ where
     T::Err: std::fmt::Display,
 {
     match std::env::var(key) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}")),
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}")),
         _ => Ok(default),
     }
 }

@@ -210,10 +210,7 @@ impl Username {
         let s = raw.trim();
         let ok_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if !(3..=32).contains(&s.len()) || !ok_chars {
-            return Err(Error::invalid(
-                "username",
-                "Username must be 3 to 32 letters, digits, '_', '-' or '.'",
-            ));
+            return Err(Error::invalid("username", "Username must be 3 to 32 letters, digits, '_', '-' or '.'"));
         }
         Ok(Self(s.to_owned()))
     }

@@ -1,7 +1,7 @@
 //! The one error type: every layer returns it, and it renders as JSON for the API or as a page for the browser.
 
 use axum::{
-    extract::{FromRequest, rejection::JsonRejection, rejection::FormRejection},
+    extract::{FromRequest, rejection::FormRejection, rejection::JsonRejection},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };

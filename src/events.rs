@@ -6,7 +6,10 @@
 
 use std::{
     borrow::Cow,
-    sync::{Arc, OnceLock, atomic::{AtomicI64, Ordering}},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicI64, Ordering},
+    },
 };
 
 use axum::extract::ws::Utf8Bytes;
@@ -59,28 +62,48 @@ pub trait Record: Serialize + DeserializeOwned {
 
 impl Record for Board {
     const COLLECTION: &'static str = "boards";
-    fn record_id(&self) -> i64 { self.id.0 }
-    fn board_id(&self) -> BoardId { self.id }
+    fn record_id(&self) -> i64 {
+        self.id.0
+    }
+    fn board_id(&self) -> BoardId {
+        self.id
+    }
 }
 impl Record for Column {
     const COLLECTION: &'static str = "columns";
-    fn record_id(&self) -> i64 { self.id.0 }
-    fn board_id(&self) -> BoardId { self.board_id }
+    fn record_id(&self) -> i64 {
+        self.id.0
+    }
+    fn board_id(&self) -> BoardId {
+        self.board_id
+    }
 }
 impl Record for Card {
     const COLLECTION: &'static str = "cards";
-    fn record_id(&self) -> i64 { self.id.0 }
-    fn board_id(&self) -> BoardId { self.board_id }
+    fn record_id(&self) -> i64 {
+        self.id.0
+    }
+    fn board_id(&self) -> BoardId {
+        self.board_id
+    }
 }
 impl Record for Member {
     const COLLECTION: &'static str = "members";
-    fn record_id(&self) -> i64 { self.user_id.0 }
-    fn board_id(&self) -> BoardId { self.board_id }
+    fn record_id(&self) -> i64 {
+        self.user_id.0
+    }
+    fn board_id(&self) -> BoardId {
+        self.board_id
+    }
 }
 impl Record for Comment {
     const COLLECTION: &'static str = "comments";
-    fn record_id(&self) -> i64 { self.id.0 }
-    fn board_id(&self) -> BoardId { self.board_id }
+    fn record_id(&self) -> i64 {
+        self.id.0
+    }
+    fn board_id(&self) -> BoardId {
+        self.board_id
+    }
 }
 
 /// One committed change. Immutable once published; shared by `Arc` with every subscriber.
@@ -260,10 +283,8 @@ pub async fn load_range(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<
 pub async fn prune(db: &crate::db::Db, keep: i64, max_age: std::time::Duration) -> Result<u64> {
     let cutoff = OffsetDateTime::now_utc() - max_age;
     let mut w = db.write(None).await?;
-    let by_count: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) - ? from events")
-        .bind(keep)
-        .fetch_one(w.conn())
-        .await?;
+    let by_count: i64 =
+        sqlx::query_scalar("select coalesce(max(seq), 0) - ? from events").bind(keep).fetch_one(w.conn()).await?;
     let by_age: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from events where created_at < ?")
         .bind(cutoff)
         .fetch_one(w.conn())
@@ -271,7 +292,8 @@ pub async fn prune(db: &crate::db::Db, keep: i64, max_age: std::time::Duration) 
     let through = by_count.max(by_age);
     let mut deleted = 0;
     if through > 0 {
-        deleted = sqlx::query("delete from events where seq <= ?").bind(through).execute(w.conn()).await?.rows_affected();
+        deleted =
+            sqlx::query("delete from events where seq <= ?").bind(through).execute(w.conn()).await?.rows_affected();
         sqlx::query("update stream set pruned_through = max(pruned_through, ?) where id = 1")
             .bind(through)
             .execute(w.conn())

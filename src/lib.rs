@@ -4,10 +4,10 @@
 //! transaction, publish after commit) → event bus → hub (authorization and view filter per event)
 //! → renderer (once per event and view variant) → WebSocket.
 
-/// Building the app: state, routes, middleware, serving and shutdown.
-pub mod app;
 /// The JSON API under `/api`.
 pub mod api;
+/// Building the app: state, routes, middleware, serving and shutdown.
+pub mod app;
 /// Static assets embedded in the binary.
 pub mod assets;
 /// Sign-up, login, logout, the current-user extractor, CSRF and Origin checks.

@@ -36,14 +36,30 @@ impl Metrics {
             registry: Registry::default(),
         };
         registry.register("ws_connections", "Open WebSocket connections", m.connections.clone());
-        registry.register("ws_subscriptions", "Active subscriptions (patterns, views and board views)", m.subscriptions.clone());
+        registry.register(
+            "ws_subscriptions",
+            "Active subscriptions (patterns, views and board views)",
+            m.subscriptions.clone(),
+        );
         registry.register("events_published", "Events dispatched to subscribers", m.events_published.clone());
         registry.register("ws_messages_sent", "Messages queued to WebSocket clients", m.messages_sent.clone());
-        registry.register("ws_resyncs", "Connections told to resync (queue overflow, lag, too-old resume)", m.resyncs.clone());
+        registry.register(
+            "ws_resyncs",
+            "Connections told to resync (queue overflow, lag, too-old resume)",
+            m.resyncs.clone(),
+        );
         registry.register("ws_dropped", "Messages dropped because a connection's queue was full", m.dropped.clone());
         registry.register("ws_protocol_errors", "Client messages answered with an error", m.protocol_errors.clone());
-        registry.register("fragment_renders", "HTML fragments rendered for live views (once per event and variant)", m.renders.clone());
-        registry.register("ws_ack_lag", "Sum over connections of newest seq minus last acknowledged seq", m.ack_lag.clone());
+        registry.register(
+            "fragment_renders",
+            "HTML fragments rendered for live views (once per event and variant)",
+            m.renders.clone(),
+        );
+        registry.register(
+            "ws_ack_lag",
+            "Sum over connections of newest seq minus last acknowledged seq",
+            m.ack_lag.clone(),
+        );
         Self { registry, ..m }
     }
 

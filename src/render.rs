@@ -42,7 +42,14 @@ fn comment_view(c: &Comment) -> t::CommentView<'_> {
 }
 
 /// The board as `view` shows it: the page body, and the content of a live reset.
-pub fn board(snap: &BoardSnapshot, view: &View, filter: &PageFilter, epoch: &str, me: &str, error: Option<&str>) -> Markup {
+pub fn board(
+    snap: &BoardSnapshot,
+    view: &View,
+    filter: &PageFilter,
+    epoch: &str,
+    me: &str,
+    error: Option<&str>,
+) -> Markup {
     let ctx = BoardCtx { done_column: snap.board.done_column_id };
     let query = filter.query();
     let page = board_page(snap, view, filter, &query, epoch, error, ctx);
@@ -63,7 +70,8 @@ pub fn board_page<'a>(
         .columns
         .iter()
         .map(|c| {
-            let cards = snap.cards.iter().filter(|k| k.column_id == c.id && view.matches(k, &ctx)).map(card_view).collect();
+            let cards =
+                snap.cards.iter().filter(|k| k.column_id == c.id && view.matches(k, &ctx)).map(card_view).collect();
             (column_view(c, snap.board.done_column_id), cards)
         })
         .collect();
@@ -73,7 +81,11 @@ pub fn board_page<'a>(
         seq: snap.seq,
         epoch,
         columns,
-        members: snap.members.iter().map(|m| t::MemberView { username: &m.username, is_owner: m.role == "owner" }).collect(),
+        members: snap
+            .members
+            .iter()
+            .map(|m| t::MemberView { username: &m.username, is_owner: m.role == "owner" })
+            .collect(),
         filter: t::FilterView {
             hide_done: filter.hide_done(),
             assignee: filter.assignee.as_deref().unwrap_or(""),
@@ -151,7 +163,9 @@ impl<'a> Fragments<'a> {
                 let id = self.e.record_id;
                 Some(
                     self.remove
-                        .get_or_insert_with(|| bytes(t::stream("remove", &dom::card(id), None, None, seq, None), self.metrics))
+                        .get_or_insert_with(|| {
+                            bytes(t::stream("remove", &dom::card(id), None, None, seq, None), self.metrics)
+                        })
                         .clone(),
                 )
             }
@@ -166,7 +180,14 @@ impl<'a> Fragments<'a> {
             ("columns", Action::Create) => {
                 let c = e.after::<Column>()?;
                 let cv = column_view(&c, self.ctx.done_column);
-                t::stream("upsert", &dom::column(c.id.0), Some(dom::COLUMNS), Some(&c.rank), seq, Some(t::column(&cv, &[], None)))
+                t::stream(
+                    "upsert",
+                    &dom::column(c.id.0),
+                    Some(dom::COLUMNS),
+                    Some(&c.rank),
+                    seq,
+                    Some(t::column(&cv, &[], None)),
+                )
             }
             ("columns", Action::Update) => {
                 let c = e.after::<Column>()?;

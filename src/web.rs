@@ -80,7 +80,11 @@ struct NameForm {
     name: String,
 }
 
-async fn create_board(State(state): State<AppState>, CurrentUser(user): CurrentUser, Form(f): Form<NameForm>) -> PageResult {
+async fn create_board(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Form(f): Form<NameForm>,
+) -> PageResult {
     let created = match BoardName::parse(&f.name) {
         Ok(name) => repo::boards::create(&state.db, user.id, &name).await,
         Err(e) => Err(e),
@@ -114,9 +118,8 @@ async fn board_with(
     draft: Option<(i64, &str)>,
 ) -> PageResult<Markup> {
     let snap = repo::boards::snapshot(&state.db.read, id, user.id).await?;
-    let view = filter.view(user.id, |name| {
-        snap.members.iter().find(|m| m.username.eq_ignore_ascii_case(name)).map(|m| m.user_id)
-    })?;
+    let view = filter
+        .view(user.id, |name| snap.members.iter().find(|m| m.username.eq_ignore_ascii_case(name)).map(|m| m.user_id))?;
     let query = filter.query();
     let ctx = crate::realtime::views::BoardCtx { done_column: snap.board.done_column_id };
     let mut page = render::board_page(&snap, &view, filter, &query, &state.hub.shared.epoch, error, ctx);
@@ -148,7 +151,11 @@ async fn form_error(state: &AppState, user: &User, id: BoardId, e: Error, draft:
     Ok((e.status(), page).into_response())
 }
 
-async fn delete_board(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn delete_board(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     repo::boards::delete(&state.db, user.id, BoardId(id)).await?;
     Ok(Redirect::to("/").into_response())
 }
@@ -300,8 +307,12 @@ async fn save_card(
     };
     if let Error::Conflict(_) = err {
         let changes = repo::cards::changes_since(&state.db.read, id, f.version.unwrap_or(0)).await?;
-        let diffs: Vec<(String, &'static str, String, String)> = changes.iter().flat_map(|(e, who)| describe(e, who)).collect();
-        let views = diffs.iter().map(|(who, field, from, to)| t::ChangeView { who, field, from: from.clone(), to: to.clone() }).collect();
+        let diffs: Vec<(String, &'static str, String, String)> =
+            changes.iter().flat_map(|(e, who)| describe(e, who)).collect();
+        let views = diffs
+            .iter()
+            .map(|(who, field, from, to)| t::ChangeView { who, field, from: from.clone(), to: to.clone() })
+            .collect();
         // Saving again applies the user's text on top of the newest version.
         let draft = EditDraft { version: card.version, ..draft };
         return render_editor(&state, &user, &card, &draft, None, Some(views), &headers, StatusCode::CONFLICT).await;
@@ -400,7 +411,8 @@ async fn add_comment(
                 labels: &labels,
                 version: card.version,
             };
-            render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST).await
+            render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST)
+                .await
         }
         Err(e) => Err(e.into()),
     }
@@ -413,7 +425,11 @@ async fn delete_comment(
     headers: HeaderMap,
 ) -> PageResult {
     let c = repo::comments::delete(&state.db, user.id, CommentId(id)).await?;
-    Ok(if partial(&headers) { StatusCode::NO_CONTENT.into_response() } else { Redirect::to(&format!("/cards/{}", c.card_id)).into_response() })
+    Ok(if partial(&headers) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Redirect::to(&format!("/cards/{}", c.card_id)).into_response()
+    })
 }
 
 async fn create_column(
@@ -460,7 +476,11 @@ async fn move_column(
     Ok(to_board(c.board_id))
 }
 
-async fn delete_column(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn delete_column(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     let mut conn = state.db.read.acquire().await.map_err(Error::from)?;
     let board = repo::boards::column(&mut conn, ColumnId(id)).await?.board_id;
     drop(conn);
@@ -504,26 +524,45 @@ async fn settings(State(state): State<AppState>, CurrentUser(user): CurrentUser)
     settings_page(&state, &user, None, None).await
 }
 
-async fn settings_page(state: &AppState, user: &User, new_token: Option<&str>, error: Option<&str>) -> PageResult<Markup> {
+async fn settings_page(
+    state: &AppState,
+    user: &User,
+    new_token: Option<&str>,
+    error: Option<&str>,
+) -> PageResult<Markup> {
     let list = tokens::list(&state.db.read, user.id).await?;
     let views: Vec<t::TokenView> = list
         .iter()
-        .map(|t| t::TokenView { id: t.id, name: &t.name, created_at: &t.created_at, last_used_at: t.last_used_at.as_deref() })
+        .map(|t| t::TokenView {
+            id: t.id,
+            name: &t.name,
+            created_at: &t.created_at,
+            last_used_at: t.last_used_at.as_deref(),
+        })
         .collect();
     Ok(t::settings_page(&state.ctx(Some(&user.username)), &views, new_token, error))
 }
 
-async fn create_token(State(state): State<AppState>, CurrentUser(user): CurrentUser, Form(f): Form<NameForm>) -> PageResult {
+async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Form(f): Form<NameForm>,
+) -> PageResult {
     match tokens::create(&state.db, user.id, &f.name).await {
         Ok(token) => Ok(settings_page(&state, &user, Some(&token), None).await?.into_response()),
         Err(e @ Error::Validation { .. }) => {
-            Ok((StatusCode::BAD_REQUEST, settings_page(&state, &user, None, Some(&e.to_string())).await?).into_response())
+            Ok((StatusCode::BAD_REQUEST, settings_page(&state, &user, None, Some(&e.to_string())).await?)
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn revoke_token(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<i64>) -> PageResult {
+async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> PageResult {
     tokens::revoke(&state.db, user.id, id).await?;
     state.hub.close_token(id);
     Ok(Redirect::to("/settings").into_response())
@@ -545,7 +584,11 @@ struct AnnounceForm {
 }
 
 /// Pushes an announcement to every open page and JSON client: the custom-event API in use.
-async fn announce(State(state): State<AppState>, CurrentUser(user): CurrentUser, Form(f): Form<AnnounceForm>) -> PageResult {
+async fn announce(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Form(f): Form<AnnounceForm>,
+) -> PageResult {
     require_admin(&user)?;
     let message: String = f.message.trim().chars().take(200).collect();
     state.hub.announce(&message);

@@ -17,10 +17,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 use super::views::{BoardCtx, View};
@@ -241,19 +241,70 @@ pub enum Signal {
 }
 
 enum Cmd {
-    Register { key: u64, info: ConnInfo, kind: Kind, tx: mpsc::Sender<Out>, notify: Arc<Notify>, reply: oneshot::Sender<i64> },
-    Unregister { key: u64 },
-    Subscribe { key: u64, patterns: Vec<Pattern>, reply: oneshot::Sender<i64> },
-    Unsubscribe { key: u64, pattern: Option<Pattern>, reply: oneshot::Sender<()> },
-    SubscribeView { key: u64, sub: Arc<str>, board: BoardId, view: View, reply: oneshot::Sender<i64> },
-    UnsubscribeView { key: u64, sub: Arc<str>, reply: oneshot::Sender<bool> },
-    SubscribePresence { key: u64, board: BoardId, reply: oneshot::Sender<()> },
-    Signal { key: u64, board: BoardId, signal: Signal },
-    Recover { key: u64 },
-    Ack { key: u64, seq: i64 },
-    Custom { collection: Option<String>, to: Option<String>, data: Value, html: Option<Utf8Bytes> },
-    List { reply: oneshot::Sender<Vec<ConnectionListing>> },
-    Close { target: CloseTarget, code: u16, reason: &'static str },
+    Register {
+        key: u64,
+        info: ConnInfo,
+        kind: Kind,
+        tx: mpsc::Sender<Out>,
+        notify: Arc<Notify>,
+        reply: oneshot::Sender<i64>,
+    },
+    Unregister {
+        key: u64,
+    },
+    Subscribe {
+        key: u64,
+        patterns: Vec<Pattern>,
+        reply: oneshot::Sender<i64>,
+    },
+    Unsubscribe {
+        key: u64,
+        pattern: Option<Pattern>,
+        reply: oneshot::Sender<()>,
+    },
+    SubscribeView {
+        key: u64,
+        sub: Arc<str>,
+        board: BoardId,
+        view: View,
+        reply: oneshot::Sender<i64>,
+    },
+    UnsubscribeView {
+        key: u64,
+        sub: Arc<str>,
+        reply: oneshot::Sender<bool>,
+    },
+    SubscribePresence {
+        key: u64,
+        board: BoardId,
+        reply: oneshot::Sender<()>,
+    },
+    Signal {
+        key: u64,
+        board: BoardId,
+        signal: Signal,
+    },
+    Recover {
+        key: u64,
+    },
+    Ack {
+        key: u64,
+        seq: i64,
+    },
+    Custom {
+        collection: Option<String>,
+        to: Option<String>,
+        data: Value,
+        html: Option<Utf8Bytes>,
+    },
+    List {
+        reply: oneshot::Sender<Vec<ConnectionListing>>,
+    },
+    Close {
+        target: CloseTarget,
+        code: u16,
+        reason: &'static str,
+    },
 }
 
 /// Which connections [`Hub::close_where`] ends.
@@ -563,17 +614,20 @@ impl HubTask {
                 };
                 self.by_id.insert(info.id.clone(), key);
                 let user = info.user.clone();
-                self.conns.insert(key, Conn {
-                    info,
-                    tx,
-                    notify,
-                    overflowed: false,
-                    patterns: HashSet::new(),
-                    board: board.clone(),
-                    views: HashMap::new(),
-                    presence: HashSet::new(),
-                    last_ack: dispatched,
-                });
+                self.conns.insert(
+                    key,
+                    Conn {
+                        info,
+                        tx,
+                        notify,
+                        overflowed: false,
+                        patterns: HashSet::new(),
+                        board: board.clone(),
+                        views: HashMap::new(),
+                        presence: HashSet::new(),
+                        last_ack: dispatched,
+                    },
+                );
                 self.shared.metrics.connections.inc();
                 if let Some((b, view)) = board {
                     self.shared.metrics.subscriptions.inc();
@@ -604,9 +658,15 @@ impl HubTask {
                         if c.patterns.insert(p.clone()) {
                             self.shared.metrics.subscriptions.inc();
                             match p {
-                                Pattern::All => { self.all.insert(key); }
-                                Pattern::Collection(col) => { self.by_collection.entry(col).or_default().insert(key); }
-                                Pattern::Record(col, id) => { self.by_record.entry((col, id)).or_default().insert(key); }
+                                Pattern::All => {
+                                    self.all.insert(key);
+                                }
+                                Pattern::Collection(col) => {
+                                    self.by_collection.entry(col).or_default().insert(key);
+                                }
+                                Pattern::Record(col, id) => {
+                                    self.by_record.entry((col, id)).or_default().insert(key);
+                                }
                             }
                         }
                     }
@@ -888,7 +948,9 @@ impl HubTask {
             .flatten()
             .map(|a| (CardId(e.record_id), a));
         let boards = self.shared.boards.read().expect("boards lock");
-        sends.retain(|(k, _)| self.conns.get(k).and_then(Conn::user_id).is_some_and(|u| boards.is_member(e.board_id, u)));
+        sends.retain(|(k, _)| {
+            self.conns.get(k).and_then(Conn::user_id).is_some_and(|u| boards.is_member(e.board_id, u))
+        });
         drop(boards);
         for (k, text) in sends {
             self.frame(k, e.seq, &text);
@@ -945,18 +1007,28 @@ impl HubTask {
                     room.presence_subs.remove(&k);
                 }
                 let msg: Utf8Bytes = json!({"type": "error", "code": "FORBIDDEN", "board_id": e.board_id,
-                    "message": "your access to this board ended"}).to_string().into();
+                    "message": "your access to this board ended"})
+                .to_string()
+                .into();
                 self.frame(k, 0, &msg);
             }
         }
     }
 
     fn custom(&mut self, collection: Option<String>, to: Option<String>, data: Value, html: Option<Utf8Bytes>) {
-        let msg: Utf8Bytes = json!({ "type": "custom_event", "collection": collection, "data": data }).to_string().into();
+        let msg: Utf8Bytes =
+            json!({ "type": "custom_event", "collection": collection, "data": data }).to_string().into();
         let json_keys: Vec<u64> = match (&to, &collection) {
             (Some(id), _) => self.by_id.get(id.as_str()).copied().into_iter().collect(),
             (None, Some(col)) => {
-                let mut k: Vec<u64> = self.by_collection.get(col).into_iter().flatten().copied().chain(self.all.iter().copied()).collect();
+                let mut k: Vec<u64> = self
+                    .by_collection
+                    .get(col)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .chain(self.all.iter().copied())
+                    .collect();
                 k.extend(self.by_record.iter().filter(|((c, _), _)| c == col).flat_map(|(_, s)| s.iter().copied()));
                 k.sort_unstable();
                 k.dedup();
@@ -1016,13 +1088,19 @@ impl HubTask {
         }
         let cards: HashSet<CardId> = changes.iter().filter_map(|(_, _, c)| *c).collect();
         for card in cards {
-            let text = render::activity_frame(card, &Self::names(&room.editing, card), &Self::names(&room.typing, card), &self.shared.metrics);
+            let text = render::activity_frame(
+                card,
+                &Self::names(&room.editing, card),
+                &Self::names(&room.typing, card),
+                &self.shared.metrics,
+            );
             sends.extend(room.views.values().flatten().map(|k| (*k, text.clone())));
         }
         for (ev, user, card) in changes {
-            let msg: Utf8Bytes = json!({"type": "presence", "board_id": board, "event": ev, "user": user, "card_id": card})
-                .to_string()
-                .into();
+            let msg: Utf8Bytes =
+                json!({"type": "presence", "board_id": board, "event": ev, "user": user, "card_id": card})
+                    .to_string()
+                    .into();
             sends.extend(room.presence_subs.iter().map(|k| (*k, msg.clone())));
         }
         for (k, text) in sends {
@@ -1040,7 +1118,14 @@ impl HubTask {
         let cards: HashSet<CardId> = room.editing.keys().chain(room.typing.keys()).copied().collect();
         let frames: Vec<Utf8Bytes> = cards
             .into_iter()
-            .map(|c| render::activity_frame(c, &Self::names(&room.editing, c), &Self::names(&room.typing, c), &self.shared.metrics))
+            .map(|c| {
+                render::activity_frame(
+                    c,
+                    &Self::names(&room.editing, c),
+                    &Self::names(&room.typing, c),
+                    &self.shared.metrics,
+                )
+            })
             .collect();
         for f in frames {
             self.frame(key, 0, &f);
@@ -1101,7 +1186,11 @@ impl HubTask {
                 }
                 !gone
             });
-            let left: HashSet<String> = changes.iter().filter(|(bb, ev, _, _)| bb == b && *ev == "leave").map(|(_, _, n, _)| n.clone()).collect();
+            let left: HashSet<String> = changes
+                .iter()
+                .filter(|(bb, ev, _, _)| bb == b && *ev == "leave")
+                .map(|(_, _, n, _)| n.clone())
+                .collect();
             for (map, ev) in [(&mut room.editing, "editing_stop"), (&mut room.typing, "typing_stop")] {
                 for (card, who) in map.iter_mut() {
                     who.retain(|name, until| {

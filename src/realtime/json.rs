@@ -3,7 +3,11 @@
 //!
 //! hub → **JSON socket** → scripts, apps, assets/realtime-client.js.
 
-use std::{collections::{HashMap, HashSet}, ops::ControlFlow, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    ops::ControlFlow,
+    sync::Arc,
+};
 
 use axum::{
     Router,
@@ -20,14 +24,7 @@ use super::{
     socket::{self, Io, Protocol, RateLimit, ReplayGap},
     views::{View, ViewParams},
 };
-use crate::{
-    app::AppState,
-    auth::SocketAuth,
-    domain::*,
-    error::Error,
-    events::Event,
-    render, repo,
-};
+use crate::{app::AppState, auth::SocketAuth, domain::*, error::Error, events::Event, render, repo};
 
 /// Subscriptions one connection may hold.
 const MAX_SUBSCRIPTIONS: usize = 100;
@@ -130,10 +127,22 @@ enum ClientMsg {
     Ack {
         seq: i64,
     },
-    Editing { board_id: i64, card_id: i64 },
-    EditingStop { board_id: i64, card_id: i64 },
-    Typing { board_id: i64, card_id: i64 },
-    TypingStop { board_id: i64, card_id: i64 },
+    Editing {
+        board_id: i64,
+        card_id: i64,
+    },
+    EditingStop {
+        board_id: i64,
+        card_id: i64,
+    },
+    Typing {
+        board_id: i64,
+        card_id: i64,
+    },
+    TypingStop {
+        board_id: i64,
+        card_id: i64,
+    },
 }
 
 type Flow = ControlFlow<()>;
@@ -295,7 +304,15 @@ impl JsonProtocol {
     /// `subscribed` with the view's cards as of the snapshot's seq S, then the view events after S.
     /// With `subscribe`, the hub subscription starts after the snapshot is read, so S ≤ its start
     /// and the events in between are replayed from the log: no gap, no duplicate.
-    async fn send_initial(&mut self, sub: &Arc<str>, board: BoardId, view: &View, name: &str, subscribe: bool, io: &mut Io) -> Flow {
+    async fn send_initial(
+        &mut self,
+        sub: &Arc<str>,
+        board: BoardId,
+        view: &View,
+        name: &str,
+        subscribe: bool,
+        io: &mut Io,
+    ) -> Flow {
         let Some(user) = &self.user else { return GO };
         let snap = match repo::boards::snapshot(&io.state.db.read, board, user.id).await {
             Ok(s) => s,
@@ -323,7 +340,14 @@ impl JsonProtocol {
         }
     }
 
-    async fn send_view_events(&mut self, events: &[Arc<Event>], board: BoardId, view: &View, sub: &str, io: &mut Io) -> Flow {
+    async fn send_view_events(
+        &mut self,
+        events: &[Arc<Event>],
+        board: BoardId,
+        view: &View,
+        sub: &str,
+        io: &mut Io,
+    ) -> Flow {
         let ctx = io.state.hub.shared.boards.read().expect("boards lock").ctx(board);
         let frames: Vec<Utf8Bytes> = events
             .iter()
@@ -459,7 +483,11 @@ impl Protocol for JsonProtocol {
                     return GO;
                 }
                 let card = CardId(card_id);
-                let signal = match serde_json::from_str::<Value>(&text).ok().and_then(|v| v["type"].as_str().map(str::to_owned)).as_deref() {
+                let signal = match serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .and_then(|v| v["type"].as_str().map(str::to_owned))
+                    .as_deref()
+                {
                     Some("editing") => Signal::Editing(card),
                     Some("editing_stop") => Signal::EditingStop(card),
                     Some("typing") => Signal::Typing(card),

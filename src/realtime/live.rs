@@ -20,13 +20,7 @@ use super::{
     socket::{self, Io, Protocol, RateLimit},
     views::{PageFilter, View},
 };
-use crate::{
-    app::AppState,
-    auth::SocketAuth,
-    domain::*,
-    error::Error,
-    render, repo,
-};
+use crate::{app::AppState, auth::SocketAuth, domain::*, error::Error, render, repo};
 
 /// Longest gap replayed event by event; past it the board is re-rendered instead.
 const MAX_REPLAY: i64 = 1000;
@@ -149,7 +143,8 @@ impl BoardLive {
                 return ControlFlow::Break(());
             }
         };
-        let markup = render::board(&snap, &self.view, &self.filter, &io.state.hub.shared.epoch, &self.user.username, None);
+        let markup =
+            render::board(&snap, &self.view, &self.filter, &io.state.hub.shared.epoch, &self.user.username, None);
         let frame = render::reset_frame(markup, &io.state.metrics);
         io.skip_through = io.skip_through.max(snap.seq);
         if io.send(frame).await { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }

@@ -3,12 +3,7 @@
 //!
 //! hub → per-connection queue → **socket loop** → WebSocket.
 
-use std::{
-    future::Future,
-    ops::ControlFlow,
-    sync::Arc,
-    time::Instant,
-};
+use std::{future::Future, ops::ControlFlow, sync::Arc, time::Instant};
 
 use axum::{
     extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
@@ -110,7 +105,12 @@ pub trait Protocol: Send {
     /// A text message from the client.
     fn on_text(&mut self, text: Utf8Bytes, io: &mut Io) -> impl Future<Output = ControlFlow<()>> + Send;
     /// The connection missed events: bring the client back to a whole state.
-    fn on_resync(&mut self, seq: i64, reason: &'static str, io: &mut Io) -> impl Future<Output = ControlFlow<()>> + Send;
+    fn on_resync(
+        &mut self,
+        seq: i64,
+        reason: &'static str,
+        io: &mut Io,
+    ) -> impl Future<Output = ControlFlow<()>> + Send;
 }
 
 /// The connection loop: client messages, queued frames, heartbeats and overflow, until either side closes.
@@ -220,4 +220,3 @@ pub async fn replay_range(
     }
     events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
 }
-

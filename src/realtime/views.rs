@@ -86,7 +86,10 @@ impl View {
 
     /// A named view plus the optional extra filter of a JSON subscription.
     pub fn named(name: &str, viewer: UserId, params: &ViewParams) -> Result<Self> {
-        let nv = NAMED_VIEWS.iter().find(|v| v.name == name).ok_or_else(|| Error::BadRequest(format!("no view named {name:?}")))?;
+        let nv = NAMED_VIEWS
+            .iter()
+            .find(|v| v.name == name)
+            .ok_or_else(|| Error::BadRequest(format!("no view named {name:?}")))?;
         let mut preds = (nv.build)(viewer, params)?;
         preds.extend(extra(params));
         Ok(Self::new(preds))

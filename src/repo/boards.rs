@@ -153,10 +153,8 @@ pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
 pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &ColumnName) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     require_member(w.conn(), board, actor).await?;
-    let last: Option<String> = sqlx::query_scalar("select max(rank) from columns where board_id = ?")
-        .bind(board)
-        .fetch_one(w.conn())
-        .await?;
+    let last: Option<String> =
+        sqlx::query_scalar("select max(rank) from columns where board_id = ?").bind(board).fetch_one(w.conn()).await?;
     let t = now();
     let col: Column = sqlx::query_as(
         "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
@@ -202,10 +200,11 @@ pub async fn update_column(
     let rank = match place {
         None => before.rank.clone(),
         Some(p) => {
-            let all: Vec<(i64, String)> = sqlx::query_as("select id, rank from columns where board_id = ? order by rank, id")
-                .bind(before.board_id)
-                .fetch_all(w.conn())
-                .await?;
+            let all: Vec<(i64, String)> =
+                sqlx::query_as("select id, rank from columns where board_id = ? order by rank, id")
+                    .bind(before.board_id)
+                    .fetch_all(w.conn())
+                    .await?;
             match step(&all, id.0, p) {
                 None => before.rank.clone(),
                 Some(p) => {

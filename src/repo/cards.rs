@@ -72,7 +72,12 @@ async fn column_on_board(conn: &mut SqliteConnection, board: BoardId, id: Column
     Ok(col)
 }
 
-async fn rank_in(conn: &mut SqliteConnection, column: ColumnId, except: Option<CardId>, place: Place) -> Result<String> {
+async fn rank_in(
+    conn: &mut SqliteConnection,
+    column: ColumnId,
+    except: Option<CardId>,
+    place: Place,
+) -> Result<String> {
     let all: Vec<(i64, String)> = sqlx::query_as("select id, rank from cards where column_id = ? order by rank, id")
         .bind(column)
         .fetch_all(conn)

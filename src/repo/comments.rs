@@ -37,7 +37,8 @@ pub async fn create(db: &Db, actor: UserId, card_id: CardId, body: &CommentBody)
     .bind(now())
     .fetch_one(w.conn())
     .await?;
-    let comment: Comment = sqlx::query_as(&format!("{COMMENT_SELECT} where c.id = ?")).bind(id).fetch_one(w.conn()).await?;
+    let comment: Comment =
+        sqlx::query_as(&format!("{COMMENT_SELECT} where c.id = ?")).bind(id).fetch_one(w.conn()).await?;
     w.record(Action::Create, None, Some(&comment)).await?;
     w.commit().await?;
     Ok(comment)

@@ -82,13 +82,17 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
 /// A small page for 4xx / 5xx.
 pub fn error_page(status: u16, message: &str) -> Markup {
     let ctx = Ctx { user: None, assets_version: "0" };
-    page(&ctx, "Error", html! {
-        section.narrow {
-            h1 { "Error " (status) }
-            p { (message) }
-            p { a href="/" { "Back to your boards" } }
-        }
-    })
+    page(
+        &ctx,
+        "Error",
+        html! {
+            section.narrow {
+                h1 { "Error " (status) }
+                p { (message) }
+                p { a href="/" { "Back to your boards" } }
+            }
+        },
+    )
 }
 
 /// The colour class of a user's avatar: stable for a name.
@@ -125,19 +129,23 @@ pub fn auth_page(ctx: &Ctx, form: &AuthForm) -> Markup {
     } else {
         ("Log in", "/signup", "New here? Sign up")
     };
-    page(ctx, title, html! {
-        section.narrow {
-            h1 { (title) }
-            @if let Some(e) = form.error { p.error role="alert" { (e) } }
-            form.stack method="post" action=(form.action) {
-                label { "Username" input name="username" value=(form.username) required autocomplete="username" autofocus; }
-                label { "Password" input name="password" type="password" required
-                    autocomplete=(if form.action == "/signup" { "new-password" } else { "current-password" }); }
-                button type="submit" { (title) }
+    page(
+        ctx,
+        title,
+        html! {
+            section.narrow {
+                h1 { (title) }
+                @if let Some(e) = form.error { p.error role="alert" { (e) } }
+                form.stack method="post" action=(form.action) {
+                    label { "Username" input name="username" value=(form.username) required autocomplete="username" autofocus; }
+                    label { "Password" input name="password" type="password" required
+                        autocomplete=(if form.action == "/signup" { "new-password" } else { "current-password" }); }
+                    button type="submit" { (title) }
+                }
+                p { a href=(other) { (other_label) } }
             }
-            p { a href=(other) { (other_label) } }
-        }
-    })
+        },
+    )
 }
 
 /// A board in the list of boards.
@@ -147,19 +155,23 @@ pub struct BoardItem<'a> {
 }
 
 pub fn boards_page(ctx: &Ctx, boards: &[BoardItem], name: &str, error: Option<&str>) -> Markup {
-    page(ctx, "Your boards", html! {
-        section.narrow {
-            h1 { "Your boards" }
-            @if boards.is_empty() { p { "No boards yet." } }
-            ul.boards { @for b in boards { li { a href={"/boards/" (b.id)} { (b.name) } } } }
-            h2 { "New board" }
-            @if let Some(e) = error { p.error role="alert" { (e) } }
-            form.inline method="post" action="/boards" {
-                input name="name" value=(name) placeholder="Board name" required maxlength="100";
-                button type="submit" { "Create" }
+    page(
+        ctx,
+        "Your boards",
+        html! {
+            section.narrow {
+                h1 { "Your boards" }
+                @if boards.is_empty() { p { "No boards yet." } }
+                ul.boards { @for b in boards { li { a href={"/boards/" (b.id)} { (b.name) } } } }
+                h2 { "New board" }
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                form.inline method="post" action="/boards" {
+                    input name="name" value=(name) placeholder="Board name" required maxlength="100";
+                    button type="submit" { "Create" }
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// A card as every view shows it. Viewer-independent, so one render serves every connection.
@@ -317,10 +329,14 @@ pub fn board_title(id: i64, name: &str) -> Markup {
 }
 
 pub fn board_page(ctx: &Ctx, b: &BoardPage) -> Markup {
-    page(ctx, b.name, html! {
-        (board(b, ctx.user.unwrap_or("")))
-        dialog id="editor" {}
-    })
+    page(
+        ctx,
+        b.name,
+        html! {
+            (board(b, ctx.user.unwrap_or("")))
+            dialog id="editor" {}
+        },
+    )
 }
 
 /// The board itself: the page's body, and the content of a live `reset`.
@@ -512,34 +528,38 @@ pub struct TokenView<'a> {
 }
 
 pub fn settings_page(ctx: &Ctx, tokens: &[TokenView], new_token: Option<&str>, error: Option<&str>) -> Markup {
-    page(ctx, "Settings", html! {
-        section.narrow {
-            h1 { "API tokens" }
-            p { "Scripts send " code { "Authorization: Bearer <token>" } "; WebSockets add " code { "?token=<token>" } "." }
-            @if let Some(t) = new_token {
-                div.notice role="status" {
-                    p { "Your new token. Copy it now: it will not be shown again." }
-                    code.token data-new-token { (t) }
+    page(
+        ctx,
+        "Settings",
+        html! {
+            section.narrow {
+                h1 { "API tokens" }
+                p { "Scripts send " code { "Authorization: Bearer <token>" } "; WebSockets add " code { "?token=<token>" } "." }
+                @if let Some(t) = new_token {
+                    div.notice role="status" {
+                        p { "Your new token. Copy it now: it will not be shown again." }
+                        code.token data-new-token { (t) }
+                    }
                 }
-            }
-            @if let Some(e) = error { p.error role="alert" { (e) } }
-            ul.tokens {
-                @for t in tokens {
-                    li data-token=(t.name) {
-                        strong { (t.name) } " created " (t.created_at)
-                        @if let Some(u) = t.last_used_at { ", last used " (u) }
-                        form.inline method="post" action={"/settings/tokens/" (t.id) "/delete"} {
-                            button.danger type="submit" { "Revoke" }
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                ul.tokens {
+                    @for t in tokens {
+                        li data-token=(t.name) {
+                            strong { (t.name) } " created " (t.created_at)
+                            @if let Some(u) = t.last_used_at { ", last used " (u) }
+                            form.inline method="post" action={"/settings/tokens/" (t.id) "/delete"} {
+                                button.danger type="submit" { "Revoke" }
+                            }
                         }
                     }
                 }
+                form.inline method="post" action="/settings/tokens" {
+                    input name="name" placeholder="Token name" required maxlength="100";
+                    button type="submit" { "Create token" }
+                }
             }
-            form.inline method="post" action="/settings/tokens" {
-                input name="name" placeholder="Token name" required maxlength="100";
-                button type="submit" { "Create token" }
-            }
-        }
-    })
+        },
+    )
 }
 
 /// An announcement banner pushed live to every open page.
@@ -549,22 +569,33 @@ pub fn banner(message: &str) -> Markup {
 
 /// The admin page: broadcast an announcement.
 pub fn admin_page(ctx: &Ctx, connections: usize) -> Markup {
-    page(ctx, "Admin", html! {
-        section.narrow {
-            h1 { "Admin" }
-            p { (connections) " live connections." }
-            form.inline method="post" action="/admin/announce" {
-                input name="message" placeholder="Announcement to everyone" maxlength="200";
-                button type="submit" { "Announce" }
+    page(
+        ctx,
+        "Admin",
+        html! {
+            section.narrow {
+                h1 { "Admin" }
+                p { (connections) " live connections." }
+                form.inline method="post" action="/admin/announce" {
+                    input name="message" placeholder="Announcement to everyone" maxlength="200";
+                    button type="submit" { "Announce" }
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 /// One action of the live protocol, in the Turbo Streams format:
 /// `<turbo-stream action="…" target="…"><template>…</template></turbo-stream>`.
 /// `parent` and `rank` tell the client where an `upsert` goes: into the list `parent`, in rank order.
-pub fn stream(action: &str, target: &str, parent: Option<&str>, rank: Option<&str>, seq: i64, content: Option<Markup>) -> Markup {
+pub fn stream(
+    action: &str,
+    target: &str,
+    parent: Option<&str>,
+    rank: Option<&str>,
+    seq: i64,
+    content: Option<Markup>,
+) -> Markup {
     let seq = (seq > 0).then_some(seq);
     html! {
         turbo-stream action=(action) target=(target) data-parent=[parent] data-rank=[rank] data-seq=[seq] {

@@ -1,0 +1,39 @@
+# Liveboard: the two commands are `make dev` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+CARGO ?= cargo
+CHROMIUM_PATH ?= $(shell command -v chromium 2>/dev/null || echo /usr/bin/chromium)
+
+.PHONY: dev test test-rust e2e e2e-deps release fmt lint bench
+
+## Run the app on http://127.0.0.1:3000 with an embedded SQLite file and demo data.
+dev:
+	SEED_DEMO=true $(CARGO) run --bin liveboard
+
+## Run every test: Rust (unit + integration) and the browser suite.
+test: test-rust e2e
+
+test-rust:
+	$(CARGO) test --workspace --all-targets
+
+## Browser end-to-end tests (installs Debian's chromium and the npm packages when missing).
+e2e: e2e-deps release
+	cd e2e && CHROMIUM_PATH=$(CHROMIUM_PATH) LIVEBOARD_BIN=$(CURDIR)/target/release/liveboard ./run.sh
+
+e2e-deps:
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	cd e2e && npm ci --no-audit --no-fund
+
+release:
+	$(CARGO) build --release --bin liveboard
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Benchmarks: builds the release server, runs the load generator, writes docs/BENCHMARKS.md.
+bench:
+	./bench/run.sh
