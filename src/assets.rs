@@ -1,10 +1,10 @@
 //! Static assets (CSS, JS, vendored libraries), embedded in the binary so it runs from any folder.
-//! Served with an ETag and long caching; page URLs carry `?v=<hash of all assets>` to bust caches.
+//! Served with an ETag; page URLs carry `?v=<hash of all assets>` and are cached for good.
 
 use axum::{
     Router,
     extract::Path,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/assets/{*path}", get(serve))
 }
 
-async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
+async fn serve(Path(path): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
     let Some(file) = Assets::get(&path) else { return StatusCode::NOT_FOUND.into_response() };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
@@ -48,7 +48,10 @@ async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    // Versioned URLs (`?v=<hash>`) never change; plain ones (module imports) revalidate by ETag.
+    let versioned = uri.query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("v=")));
+    let cache = if versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }

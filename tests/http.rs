@@ -462,7 +462,9 @@ async fn assets_are_embedded_and_served_with_cache_headers() {
     let app = spawn_app().await;
     let res = reqwest::get(format!("{}/assets/app.css", app.base)).await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert_eq!(res.headers()["cache-control"], "no-cache", "unversioned URLs revalidate");
+    let versioned = reqwest::get(format!("{}/assets/app.css?v=abc", app.base)).await.unwrap();
+    assert!(versioned.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     let etag = res.headers()["etag"].clone();
     let again = reqwest::Client::new()
         .get(format!("{}/assets/app.css", app.base))
