@@ -40,6 +40,7 @@ pub struct AppState {
     pub hub: Hub,
     pub metrics: Arc<Metrics>,
     pub assets_version: Arc<str>,
+    pub login_throttle: Arc<auth::LoginThrottle>,
 }
 
 impl AppState {
@@ -90,7 +91,14 @@ impl Application {
         let boards = load_boards(&db).await?;
         let epoch = events::stream_info(&db.read).await?.epoch;
         let hub = Hub::start(&bus, boards, epoch, metrics.clone(), config.clone());
-        let state = AppState { config: config.clone(), db, hub, metrics, assets_version: assets::version().into() };
+        let state = AppState {
+            config: config.clone(),
+            db,
+            hub,
+            metrics,
+            assets_version: assets::version().into(),
+            login_throttle: Default::default(),
+        };
 
         spawn_pruning(state.clone());
 
@@ -106,7 +114,10 @@ impl Application {
             .layer(sessions)
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .layer(security_headers())
-            .layer(TraceLayer::new_for_http())
+            // Spans name the path only: a query string may hold a WebSocket token, which is never logged.
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }))
             .with_state(state.clone());
 
         let listener = TcpListener::bind(config.addr).await?;

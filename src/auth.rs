@@ -187,13 +187,56 @@ async fn signup(State(state): State<AppState>, session: Session, Form(f): Form<C
     }
 }
 
+/// Failed logins per username: after five in a minute, further attempts wait out the minute.
+/// Slows online password guessing without locking the account for longer.
+#[derive(Default)]
+pub struct LoginThrottle(std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>);
+
+impl LoginThrottle {
+    const MAX_FAILURES: u32 = 5;
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn blocked(&self, username: &str) -> bool {
+        let map = self.0.lock().expect("throttle lock");
+        map.get(&username.to_lowercase())
+            .is_some_and(|(n, since)| *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW)
+    }
+
+    fn record(&self, username: &str, ok: bool) {
+        let mut map = self.0.lock().expect("throttle lock");
+        let key = username.to_lowercase();
+        if ok {
+            map.remove(&key);
+            return;
+        }
+        let entry = map.entry(key).or_insert((0, std::time::Instant::now()));
+        if entry.1.elapsed() >= Self::WINDOW {
+            *entry = (0, std::time::Instant::now());
+        }
+        entry.0 += 1;
+        // Keep the map small: forget windows that are over.
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+        }
+    }
+}
+
 async fn login(State(state): State<AppState>, session: Session, Form(f): Form<Credentials>) -> Response {
+    if state.login_throttle.blocked(&f.username) {
+        return form_error(
+            &state,
+            "/login",
+            &f.username,
+            &Error::TooMany("Too many failed attempts; try again in a minute"),
+        );
+    }
     let found = match repo::users::find_with_hash(&state.db.read, &f.username).await {
         Ok(found) => found,
         Err(e) => return PageError(e).into_response(),
     };
     let (user, hash) = found.map_or((None, None), |(u, h)| (Some(u), Some(h)));
     let ok = verify_password(f.password, hash).await.unwrap_or(false);
+    state.login_throttle.record(&f.username, ok);
     match (ok, user) {
         (true, Some(user)) => match sign_in(&session, user).await {
             Ok(()) => Redirect::to("/").into_response(),

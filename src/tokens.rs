@@ -30,6 +30,11 @@ pub fn from_request(parts: &Parts) -> Option<String> {
     if let Some(h) = parts.headers.get("authorization").and_then(|v| v.to_str().ok()) {
         return h.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
+    // Only WebSocket handshakes may carry the token in the URL: HTTP clients can set headers.
+    let path = parts.uri.path();
+    if path != "/realtime/subscribe" && !path.ends_with("/live") {
+        return None;
+    }
     parts.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_owned)
 }
 

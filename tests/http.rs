@@ -474,3 +474,42 @@ async fn assets_are_embedded_and_served_with_cache_headers() {
         .unwrap();
     assert_eq!(again.status(), 304);
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_even_when_the_next_one_is_right() {
+    let app = spawn_app().await;
+    app.signup("alice").await;
+    let guesser = app.anonymous();
+    for _ in 0..5 {
+        assert_eq!(guesser.form("/login", &[("username", "alice"), ("password", "guess-guess")]).await.status(), 400);
+    }
+    let res = guesser.form("/login", &[("username", "alice"), ("password", &password("alice"))]).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.text().await.unwrap().contains("Too many failed attempts"));
+}
+
+#[tokio::test]
+async fn an_api_token_in_the_url_is_refused_for_plain_http() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let page = alice.form("/settings/tokens", &[("name", "script")]).await.text().await.unwrap();
+    let token = page.split("data-new-token>").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
+    let anon = app.anonymous();
+    let (status, _) = anon.get_json(&format!("/api/boards?token={token}")).await;
+    assert_eq!(status, 401, "HTTP clients send Authorization: Bearer");
+    let ok = anon.http.get(anon.url("/api/boards")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn an_admin_announcement_reaches_json_clients_as_a_custom_event() {
+    let app = spawn_app().await;
+    let root = app.admin("root").await;
+    let bob = app.signup("bob").await;
+    let (mut ws, _) = realtime(&bob, "").await;
+    assert_eq!(root.form("/admin/announce", &[("message", "Deploy at six")]).await.status(), 303);
+    let (msg, _) = until_json(&mut ws, |v| v["type"] == "custom_event").await;
+    assert_eq!(msg["data"]["announcement"], "Deploy at six");
+    let bob_admin = bob.form("/admin/announce", &[("message", "I am not admin")]).await;
+    assert_eq!(bob_admin.status(), 403);
+}
