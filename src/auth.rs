@@ -120,10 +120,9 @@ impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
 /// Whether a browser request comes from a page of ours. Browsers send `Sec-Fetch-Site` and
 /// `Origin`; a request with neither (curl, a script) is not a cross-site browser request.
 pub fn same_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site == "same-origin" || site == "none" {
-            return true;
-        }
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some("same-origin" | "none")) {
+        return true;
     }
     let Some(origin) = headers.get("origin") else {
         return headers.get("sec-fetch-site").is_none();
