@@ -376,7 +376,8 @@ async fn every_change_writes_exactly_one_event_row_with_before_and_after() {
     alice.delete(&format!("/api/cards/{}", card["id"])).await;
     assert_eq!(event_count(&app).await, before + 3);
 
-    let rows: Vec<(String, String, Option<String>, Option<String>, Option<i64>)> =
+    type Row = (String, String, Option<String>, Option<String>, Option<i64>);
+    let rows: Vec<Row> =
         sqlx::query_as("select collection, action, before, after, actor_id from events where seq > ? order by seq")
             .bind(before)
             .fetch_all(&app.state.db.read)

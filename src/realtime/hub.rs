@@ -183,6 +183,8 @@ pub struct Shared {
     pub config: Arc<Config>,
     total: AtomicUsize,
     per_user: std::sync::Mutex<HashMap<UserId, usize>>,
+    /// The last seq each (user, `?client=` name) acknowledged: its resume point when it reconnects without `since`.
+    acks: std::sync::Mutex<HashMap<(UserId, String), i64>>,
 }
 
 /// A slot taken in the connection caps; released on drop.
@@ -327,6 +329,7 @@ impl Hub {
             config,
             total: AtomicUsize::new(0),
             per_user: Default::default(),
+            acks: Default::default(),
         });
         let task = HubTask {
             shared: shared.clone(),
@@ -421,6 +424,20 @@ impl Hub {
     /// The client acknowledged everything up to `seq`.
     pub fn ack(&self, key: u64, seq: i64) {
         let _ = self.tx.send(Cmd::Ack { key, seq });
+    }
+
+    /// Remembers the newest seq `user`'s `client` acknowledged (clamped to what was routed), so that
+    /// its next connection without `since` resumes there.
+    pub fn remember_ack(&self, user: UserId, client: &str, seq: i64) {
+        let seq = seq.min(self.shared.dispatched.load(Ordering::Acquire));
+        let mut acks = self.shared.acks.lock().expect("acks lock");
+        let last = acks.entry((user, client.to_owned())).or_insert(seq);
+        *last = (*last).max(seq);
+    }
+
+    /// The newest seq `user`'s `client` acknowledged, if it ever acknowledged one.
+    pub fn last_ack(&self, user: UserId, client: &str) -> Option<i64> {
+        self.shared.acks.lock().expect("acks lock").get(&(user, client.to_owned())).copied()
     }
 
     /// Sends `{"type":"custom_event","collection":…,"data":…}` to the collection's subscribers.
@@ -520,7 +537,12 @@ struct BoardRoom {
 
 impl BoardRoom {
     fn is_empty(&self) -> bool {
-        self.views.is_empty() && self.json_views.is_empty() && self.presence_subs.is_empty() && self.users.is_empty()
+        self.views.is_empty()
+            && self.json_views.is_empty()
+            && self.presence_subs.is_empty()
+            && self.users.is_empty()
+            && self.editing.is_empty()
+            && self.typing.is_empty()
     }
     fn present(&self) -> Vec<&str> {
         self.users.keys().map(String::as_str).collect()
@@ -592,11 +614,11 @@ impl HubTask {
 
     /// Marks a connection as having missed events; its task drains the queue and asks to recover.
     fn overflow(&mut self, key: u64) {
-        if let Some(c) = self.conns.get_mut(&key) {
-            if !c.overflowed {
-                c.overflowed = true;
-                c.notify.notify_one();
-            }
+        if let Some(c) = self.conns.get_mut(&key)
+            && !c.overflowed
+        {
+            c.overflowed = true;
+            c.notify.notify_one();
         }
     }
 
@@ -641,6 +663,8 @@ impl HubTask {
                         p.gone_at = None;
                         if joined {
                             self.presence_changed(b, &[("join", &u.username, None)]);
+                            // The page renders no activity: a first tab needs who is editing and typing too.
+                            self.send_activity_to(key, b);
                         } else {
                             // A new tab (or a reload within the grace period) still needs the bar.
                             let text = render::presence_frame(&self.room_users(b), &self.shared.metrics);
@@ -717,8 +741,13 @@ impl HubTask {
             Cmd::Recover { key } => {
                 if let Some(c) = self.conns.get_mut(&key) {
                     c.overflowed = false;
+                    let board = c.board.as_ref().map(|(b, _)| *b);
                     self.shared.metrics.resyncs.inc();
                     self.send(key, Out::Resync { seq: dispatched, reason: "queue_overflow" });
+                    // The re-rendered board has empty activity slots: refill them after the reset.
+                    if let Some(b) = board {
+                        self.send_activity_to(key, b);
+                    }
                 }
             }
             Cmd::Ack { key, seq } => {
@@ -836,22 +865,22 @@ impl HubTask {
                 room.presence_subs.remove(&key);
             }
         }
-        if let Some((b, view)) = &c.board {
-            if let Some(room) = self.boards.get_mut(b) {
-                if let Some(set) = room.views.get_mut(view) {
-                    set.remove(&key);
-                    if set.is_empty() {
-                        room.views.remove(view);
-                    }
+        if let Some((b, view)) = &c.board
+            && let Some(room) = self.boards.get_mut(b)
+        {
+            if let Some(set) = room.views.get_mut(view) {
+                set.remove(&key);
+                if set.is_empty() {
+                    room.views.remove(view);
                 }
-                if let Some(u) = &c.info.user {
-                    if let Some(p) = room.users.get_mut(&u.username) {
-                        p.tabs.remove(&key);
-                        if p.tabs.is_empty() {
-                            // Not gone yet: a reload within the grace period must not flicker.
-                            p.gone_at = Some(Instant::now());
-                        }
-                    }
+            }
+            if let Some(u) = &c.info.user
+                && let Some(p) = room.users.get_mut(&u.username)
+            {
+                p.tabs.remove(&key);
+                if p.tabs.is_empty() {
+                    // Not gone yet: a reload within the grace period must not flicker.
+                    p.gone_at = Some(Instant::now());
                 }
             }
         }
@@ -889,7 +918,9 @@ impl HubTask {
         if targets.is_empty() {
             return;
         }
-        targets.sort_unstable();
+        // Each connection once; when it matched both a pattern and "*", keep the "*" entry (an admin
+        // on `*` sees boards they are not a member of, whatever else they subscribed to).
+        targets.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         targets.dedup_by_key(|(k, _)| *k);
         let Some(text) = e.json_message() else { return };
         let boards = self.shared.boards.read().expect("boards lock");
@@ -1142,32 +1173,37 @@ impl HubTask {
         let cfg = self.shared.config.clone();
         let room = self.boards.entry(board).or_default();
         let name = user.username.clone();
-        let change = match signal {
+        let (card, changes): (CardId, Vec<&str>) = match signal {
             Signal::Editing(card) => {
                 let fresh = room.editing.entry(card).or_default().insert(name.clone(), now + cfg.editing_ttl).is_none();
-                fresh.then_some(("editing", card))
+                (card, fresh.then_some("editing").into_iter().collect())
             }
             Signal::EditingStop(card) => {
-                let mut changed = remove_name(&mut room.editing, card, &name).then_some(("editing_stop", card));
-                if remove_name(&mut room.typing, card, &name) {
-                    changed = changed.or(Some(("typing_stop", card)));
-                }
-                changed
+                // Closing the editor ends both; JSON subscribers must hear of each, or typing never stops for them.
+                let editing = remove_name(&mut room.editing, card, &name).then_some("editing_stop");
+                let typing = remove_name(&mut room.typing, card, &name).then_some("typing_stop");
+                (card, editing.into_iter().chain(typing).collect())
             }
             Signal::Typing(card) => {
                 let fresh = room.typing.entry(card).or_default().insert(name.clone(), now + cfg.typing_ttl).is_none();
-                fresh.then_some(("typing", card))
+                (card, fresh.then_some("typing").into_iter().collect())
             }
-            Signal::TypingStop(card) => remove_name(&mut room.typing, card, &name).then_some(("typing_stop", card)),
+            Signal::TypingStop(card) => {
+                (card, remove_name(&mut room.typing, card, &name).then_some("typing_stop").into_iter().collect())
+            }
         };
-        if let Some((ev, card)) = change {
-            self.presence_changed(board, &[(ev, &name, Some(card))]);
+        if !changes.is_empty() {
+            let changes: Vec<(&str, &str, Option<CardId>)> =
+                changes.into_iter().map(|ev| (ev, name.as_str(), Some(card))).collect();
+            self.presence_changed(board, &changes);
         }
     }
 
     fn clear_typing(&mut self, board: BoardId, card: CardId, actor: UserId) {
+        // By member name, not by open board page: a typist on the JSON protocol has no page in the room.
+        let members = self.shared.boards.read().expect("boards lock").members(board);
+        let Some(name) = members.into_iter().find(|m| m.id == actor).map(|m| m.username) else { return };
         let Some(room) = self.boards.get_mut(&board) else { return };
-        let Some(name) = room.users.iter().find(|(_, p)| p.id == Some(actor)).map(|(n, _)| n.clone()) else { return };
         if remove_name(&mut room.typing, card, &name) {
             self.presence_changed(board, &[("typing_stop", &name, Some(card))]);
         }

@@ -39,7 +39,13 @@ pub fn router() -> Router<AppState> {
 struct ConnectQuery {
     since: Option<i64>,
     epoch: Option<String>,
+    /// Names this client (a device, a script) so its acks become its resume point.
+    #[serde(default)]
+    client: String,
 }
+
+/// Longest `?client=` name remembered (the hub keeps one ack per user and client name).
+const MAX_CLIENT_NAME: usize = 64;
 
 async fn subscribe(
     ws: WebSocketUpgrade,
@@ -48,8 +54,8 @@ async fn subscribe(
     auth: SocketAuth,
     Query(q): Query<ConnectQuery>,
 ) -> Response {
-    if let Err(r) = socket::check_origin(&headers, &state) {
-        return r;
+    if let Err(e) = socket::check_origin(&headers, &state) {
+        return e.into_response();
     }
     let slot = match state.hub.reserve(auth.user.as_ref().map(|u| u.id)) {
         Ok(s) => s,
@@ -73,12 +79,16 @@ async fn subscribe(
         if !io.send_json(hello).await {
             return;
         }
+        let client = q.client.chars().take(MAX_CLIENT_NAME).collect::<String>();
+        // Without `since`, a client that acknowledged before resumes from its last ack.
+        let acked = auth.user.as_ref().and_then(|u| io.hub.last_ack(u.id, &client)).map(|s| (s, None));
         let proto = JsonProtocol {
             user: auth.user,
-            patterns: HashSet::new(),
+            client,
+            patterns: HashMap::new(),
             views: HashMap::new(),
             presence: HashSet::new(),
-            pending_since: q.since.map(|s| (s, q.epoch)),
+            pending_since: q.since.map(|s| (s, q.epoch)).or(acked),
             subs_rate: RateLimit::new(10.0, 10.0),
             signal_rate: RateLimit::new(10.0, 20.0),
             next_view: 1,
@@ -89,7 +99,11 @@ async fn subscribe(
 
 struct JsonProtocol {
     user: Option<User>,
-    patterns: HashSet<Pattern>,
+    /// The `?client=` name ("" when absent): acks are remembered per user and client.
+    client: String,
+    /// Each pattern, with the seq after which every event it selects was sent (live or replayed):
+    /// a replay skips those, so a `resume` after live events neither repeats nor loses one.
+    patterns: HashMap<Pattern, i64>,
     views: HashMap<Arc<str>, (BoardId, View, String)>,
     presence: HashSet<BoardId>,
     /// `?since=` of the connection: replayed right after the first subscribe message.
@@ -156,11 +170,24 @@ impl JsonProtocol {
     /// Whether this connection's patterns select `e`, and its user may see it.
     fn wants(&self, e: &Event, io: &Io) -> bool {
         let Some(user) = &self.user else { return false };
-        let all = user.is_admin && self.patterns.contains(&Pattern::All);
+        let all = user.is_admin && self.patterns.contains_key(&Pattern::All);
         let matched = all
-            || self.patterns.contains(&Pattern::Collection(e.collection.to_string()))
-            || self.patterns.contains(&Pattern::Record(e.collection.to_string(), e.record_id));
+            || self.patterns.contains_key(&Pattern::Collection(e.collection.to_string()))
+            || self.patterns.contains_key(&Pattern::Record(e.collection.to_string(), e.record_id));
         matched && (all || io.state.hub.shared.boards.read().expect("boards lock").is_member(e.board_id, user.id))
+    }
+
+    /// Whether `e` already went out on this socket: a pattern selecting it was live before it was routed.
+    fn already_sent(&self, e: &Event, io: &Io) -> bool {
+        e.seq <= io.sent_max
+            && self.patterns.iter().any(|(p, after)| {
+                e.seq > *after
+                    && match p {
+                        Pattern::All => true,
+                        Pattern::Collection(c) => *c == e.collection,
+                        Pattern::Record(c, id) => *c == e.collection && *id == e.record_id,
+                    }
+            })
     }
 
     async fn subscribe_patterns(&mut self, raw: Vec<String>, io: &mut Io) -> Flow {
@@ -183,16 +210,16 @@ impl JsonProtocol {
                     return GO;
                 }
                 Pattern::Record(c, id) => {
-                    if let Ok(Some(b)) = repo::boards::board_of(&io.state.db.read, c, *id).await {
-                        if repo::require_member(&io.state.db.read, b, user.id).await.is_err() {
-                            io.error("FORBIDDEN", format!("you may not see {r}")).await;
-                            return GO;
-                        }
+                    if let Ok(Some(b)) = repo::boards::board_of(&io.state.db.read, c, *id).await
+                        && repo::require_member(&io.state.db.read, b, user.id).await.is_err()
+                    {
+                        io.error("FORBIDDEN", format!("you may not see {r}")).await;
+                        return GO;
                     }
                 }
                 _ => {}
             }
-            if !self.patterns.contains(&p) && !new.contains(&p) {
+            if !self.patterns.contains_key(&p) && !new.contains(&p) {
                 new.push(p);
             }
         }
@@ -200,8 +227,8 @@ impl JsonProtocol {
             io.error("LIMIT_REACHED", format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection")).await;
             return GO;
         }
-        self.patterns.extend(new.iter().cloned());
-        let upto = io.hub.subscribe(io.reg.key, new).await;
+        let upto = io.hub.subscribe(io.reg.key, new.clone()).await;
+        self.patterns.extend(new.into_iter().map(|p| (p, upto)));
         for r in &raw {
             if !io.send_json(json!({"type": "subscribed", "pattern": r})).await {
                 return ControlFlow::Break(());
@@ -215,12 +242,17 @@ impl JsonProtocol {
 
     /// Sends every event in `(since, upto]` this connection wants, then lets live events follow.
     async fn replay(&mut self, since: i64, epoch: Option<&str>, upto: i64, io: &mut Io) -> Flow {
-        // Events already sent live are not sent twice.
-        let from = since.max(io.sent_max);
-        match socket::replay_range(&io.state, from, epoch, upto, MAX_REPLAY).await {
+        match socket::replay_range(&io.state, since, epoch, upto, MAX_REPLAY).await {
             Ok(events) => {
-                let texts: Vec<Utf8Bytes> =
-                    events.iter().filter(|e| self.wants(e, io)).filter_map(|e| e.json_message()).collect();
+                // Events already sent live are not sent twice.
+                let texts: Vec<Utf8Bytes> = events
+                    .iter()
+                    .filter(|e| self.wants(e, io) && !self.already_sent(e, io))
+                    .filter_map(|e| e.json_message())
+                    .collect();
+                for after in self.patterns.values_mut() {
+                    *after = (*after).min(since);
+                }
                 for text in texts {
                     if !io.send(text).await {
                         return ControlFlow::Break(());
@@ -241,6 +273,10 @@ impl JsonProtocol {
             return ControlFlow::Break(());
         }
         io.skip_through = io.skip_through.max(seq);
+        // Events up to `seq` may have been dropped: a later resume must not take them as sent.
+        for after in self.patterns.values_mut() {
+            *after = (*after).max(seq);
+        }
         GO
     }
 
@@ -469,7 +505,12 @@ impl Protocol for JsonProtocol {
                     return self.replay(since, epoch.as_deref(), upto, io).await;
                 }
             }
-            ClientMsg::Ack { seq } => io.hub.ack(io.reg.key, seq),
+            ClientMsg::Ack { seq } => {
+                if let Some(user) = &self.user {
+                    io.hub.remember_ack(user.id, &self.client, seq);
+                }
+                io.hub.ack(io.reg.key, seq);
+            }
             ClientMsg::Editing { board_id, card_id }
             | ClientMsg::EditingStop { board_id, card_id }
             | ClientMsg::Typing { board_id, card_id }

@@ -45,8 +45,8 @@ async fn live(
     auth: SocketAuth,
     Query(q): Query<LiveQuery>,
 ) -> Response {
-    if let Err(r) = socket::check_origin(&headers, &state) {
-        return r;
+    if let Err(e) = socket::check_origin(&headers, &state) {
+        return e.into_response();
     }
     let board = BoardId(board);
     let Some(user) = auth.user.clone() else { return Error::Unauthorized.into_response() };
@@ -108,6 +108,13 @@ impl BoardLive {
     /// Sends what happened since the page was rendered, or re-renders the board when that can't be replayed.
     async fn catch_up(&mut self, io: &mut Io, since: Option<i64>, epoch: Option<&str>) -> ControlFlow<()> {
         let upto = io.reg.from;
+        // Checked again now that the hub routes to us: a removal committed between the handshake's
+        // check and the registration revoked no socket of ours, and the replay below reads the log directly.
+        if repo::require_member(&io.state.db.read, self.board, self.user.id).await.is_err() {
+            io.send(render::revoked_frame(&io.state.metrics)).await;
+            io.close(4403, "access to this board ended").await;
+            return ControlFlow::Break(());
+        }
         let Some(since) = since else { return self.reset(io).await };
         let events = match socket::replay_range(&io.state, since, epoch, upto, MAX_REPLAY).await {
             Ok(events) => events,

@@ -8,7 +8,6 @@ use std::{future::Future, ops::ControlFlow, sync::Arc, time::Instant};
 use axum::{
     extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
     http::HeaderMap,
-    response::{IntoResponse, Response},
 };
 use serde_json::json;
 
@@ -31,11 +30,11 @@ pub fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
 }
 
 /// The handshake's Origin check: a browser on another site gets 403 and no upgrade.
-pub fn check_origin(headers: &HeaderMap, state: &AppState) -> Result<(), Response> {
+pub fn check_origin(headers: &HeaderMap, state: &AppState) -> Result<(), Error> {
     if auth::same_origin(headers, &state.config.allowed_origins) {
         Ok(())
     } else {
-        Err(Error::Forbidden("origin not allowed").into_response())
+        Err(Error::Forbidden("origin not allowed"))
     }
 }
 

@@ -295,3 +295,352 @@ fn rand_ts() -> i64 {
     static N: AtomicI64 = AtomicI64::new(1);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+// ---- Realtime (JSON protocol) helpers ----
+
+impl TestApp {
+    /// The open connections as the hub lists them.
+    pub async fn connections(&self) -> Vec<liveboard::realtime::hub::ConnectionListing> {
+        self.state.hub.connections().await
+    }
+
+    /// One connection's listing, if it is open.
+    pub async fn listing(&self, connection_id: &str) -> Option<liveboard::realtime::hub::ConnectionListing> {
+        self.connections().await.into_iter().find(|c| c.id == connection_id)
+    }
+
+    /// Waits until the hub has routed every published event (its frames are queued to the sockets).
+    pub async fn settled(&self) {
+        let hub = self.state.hub.shared.clone();
+        let latest = self.seq();
+        eventually("the hub routed every event", || {
+            let hub = hub.clone();
+            async move { hub.dispatched.load(std::sync::atomic::Ordering::Acquire) >= latest }
+        })
+        .await;
+    }
+
+    /// Sends a custom event through the hub to one connection and reads up to it; returns what came
+    /// before. Once the hub has routed every event, anything it meant for this socket is ahead of the marker.
+    pub async fn hub_barrier(&self, ws: &mut Ws, connection_id: &str) -> Vec<Value> {
+        self.settled().await;
+        let n = rand_ts();
+        self.state.hub.send_to(connection_id, json!({ "barrier": n }));
+        let (_, before) = until_json(ws, |v| v["type"] == "custom_event" && v["data"]["barrier"] == n).await;
+        before
+    }
+}
+
+impl User {
+    /// Opens a WebSocket whose TCP receive buffer is tiny, so a client that stops reading pushes back
+    /// on the server after a few kilobytes (a slow reader on a bad network).
+    pub async fn ws_small_buffer(&self, path: &str) -> Ws {
+        let url = format!("{}{path}", self.base.replacen("http", "ws", 1));
+        let mut req = url.into_client_request().unwrap();
+        if let Some(c) = self.cookie() {
+            req.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let addr = self.base.trim_start_matches("http://").parse().unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)).await.unwrap();
+        ws
+    }
+}
+
+/// Subscribes to several patterns in one request and waits for every ack; the error if one comes.
+pub async fn subscribe_all(ws: &mut Ws, patterns: &[String]) -> Result<(), Value> {
+    send(ws, json!({"type": "subscribe", "patterns": patterns})).await;
+    for _ in patterns {
+        let v = next_json(ws).await;
+        if v["type"] != "subscribed" {
+            return Err(v);
+        }
+    }
+    Ok(())
+}
+
+/// The next message, which must be an error; returns its code.
+pub async fn next_error_code(ws: &mut Ws) -> String {
+    let v = next_json(ws).await;
+    assert_eq!(v["type"], "error", "{v}");
+    v["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The next `n` messages, each of which must be a `record_event`.
+pub async fn record_events(ws: &mut Ws, n: usize) -> Vec<Value> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let v = next_json(ws).await;
+        assert_eq!(v["type"], "record_event", "{v}");
+        out.push(v);
+    }
+    out
+}
+
+/// The `seq` of each message.
+pub fn seqs(msgs: &[Value]) -> Vec<i64> {
+    msgs.iter().map(|m| m["seq"].as_i64().expect("a seq")).collect()
+}
+
+/// A view subscription: sends it and returns the `subscribed` answer (or the error).
+pub async fn subscribe_view(ws: &mut Ws, body: Value) -> Value {
+    let mut msg = json!({"type": "subscribe"});
+    msg.as_object_mut().unwrap().extend(body.as_object().cloned().unwrap_or_default());
+    send(ws, msg).await;
+    let (v, _) = until_json(ws, |v| v["type"] == "subscribed" || v["type"] == "error").await;
+    v
+}
+
+// ---- the board socket (`/boards/{id}/live`): frames, a reader, and page helpers ----
+
+/// One action of a board-socket frame, as the browser's `board.js` reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stream {
+    pub action: String,
+    pub target: String,
+    pub parent: Option<String>,
+    pub rank: Option<String>,
+    pub seq: Option<i64>,
+    /// The content of the `<template>`, if any.
+    pub html: String,
+}
+
+impl Stream {
+    /// Whether this action is about card `id` (its element, not its activity or comments).
+    pub fn is_card(&self, id: i64) -> bool {
+        self.target == format!("card-{id}")
+    }
+    /// The card this action targets, if it targets a card element.
+    pub fn card_id(&self) -> Option<i64> {
+        self.target.strip_prefix("card-")?.parse().ok()
+    }
+    /// The column whose card list an upsert goes into (`column-<id>-cards`).
+    pub fn column(&self) -> Option<i64> {
+        self.parent.as_deref()?.strip_prefix("column-")?.strip_suffix("-cards")?.parse().ok()
+    }
+    /// `upsert` of card `id` into column `col`.
+    pub fn is_card_upsert(&self, id: i64, col: i64) -> bool {
+        self.action == "upsert" && self.is_card(id) && self.column() == Some(col)
+    }
+    /// `remove` of card `id`.
+    pub fn is_card_remove(&self, id: i64) -> bool {
+        self.action == "remove" && self.is_card(id)
+    }
+    /// Users in a presence bar frame.
+    pub fn present(&self) -> Vec<String> {
+        attr_values(&self.html, "data-present")
+    }
+}
+
+/// Splits a frame into its `<turbo-stream>` actions (a plain scan: attributes are always double-quoted).
+pub fn parse_frame(text: &str) -> Vec<Stream> {
+    const OPEN: &str = "<turbo-stream";
+    const CLOSE: &str = "</turbo-stream>";
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let tag_end = after.find('>').unwrap_or_else(|| panic!("unterminated tag in {text}"));
+        let attrs = attributes(&after[..tag_end]);
+        let body = &after[tag_end + 1..];
+        let end = body.find(CLOSE).unwrap_or_else(|| panic!("unclosed turbo-stream in {text}"));
+        let inner = &body[..end];
+        let html = inner.strip_prefix("<template>").and_then(|b| b.strip_suffix("</template>")).unwrap_or(inner);
+        let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        out.push(Stream {
+            action: get("action").unwrap_or_default(),
+            target: get("target").unwrap_or_default(),
+            parent: get("data-parent"),
+            rank: get("data-rank"),
+            seq: get("data-seq").and_then(|s| s.parse().ok()),
+            html: html.to_owned(),
+        });
+        rest = &body[end + CLOSE.len()..];
+    }
+    out
+}
+
+/// `name="value"` pairs of an opening tag, values unescaped.
+fn attributes(tag: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = tag.trim_start();
+    while !rest.is_empty() {
+        let name_end = rest.find(|c: char| c == '=' || c.is_whitespace()).unwrap_or(rest.len());
+        let name = rest[..name_end].to_owned();
+        rest = &rest[name_end..];
+        let mut value = String::new();
+        if let Some(r) = rest.strip_prefix("=\"") {
+            let close = r.find('"').unwrap_or(r.len());
+            value = unescape(&r[..close]);
+            rest = r.get(close + 1..).unwrap_or("");
+        }
+        out.push((name, value));
+        rest = rest.trim_start();
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// Every value of attribute `name` in `html`, in document order.
+pub fn attr_values(html: &str, name: &str) -> Vec<String> {
+    let needle = format!(" {name}=\"");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&needle) {
+        let r = &rest[i + needle.len()..];
+        let close = r.find('"').unwrap_or(r.len());
+        out.push(unescape(&r[..close]));
+        rest = &r[close..];
+    }
+    out
+}
+
+/// An open board socket: stream actions in arrival order, JSON replies kept aside.
+pub struct Live {
+    pub ws: Ws,
+    pending: std::collections::VecDeque<Stream>,
+    /// JSON replies (errors) read while looking for stream actions.
+    pub json: Vec<Value>,
+    /// The presence bar the hub sent when it registered this socket.
+    pub bar: Stream,
+}
+
+impl Live {
+    /// Connects and waits until the hub has registered the socket (its first presence bar arrives).
+    /// Whatever came before the bar (a replay, a reset) stays readable.
+    pub async fn connect(user: &User, path: &str) -> Live {
+        let ws = user.ws(path).await;
+        let mut live = Live { ws, pending: Default::default(), json: Vec::new(), bar: empty_stream() };
+        let mut before = Vec::new();
+        loop {
+            let s = live.next().await;
+            if s.target == "presence" {
+                live.bar = s;
+                break;
+            }
+            before.push(s);
+        }
+        live.pending.extend(before);
+        live
+    }
+
+    async fn read_more(&mut self) -> Option<Value> {
+        let text = next_text(&mut self.ws).await;
+        if text.trim_start().starts_with('{') {
+            return Some(serde_json::from_str(&text).expect("JSON reply"));
+        }
+        let streams = parse_frame(&text);
+        assert!(!streams.is_empty(), "a frame without actions: {text}");
+        self.pending.extend(streams);
+        None
+    }
+
+    /// The next stream action (JSON replies are kept in `json`).
+    pub async fn next(&mut self) -> Stream {
+        loop {
+            if let Some(s) = self.pending.pop_front() {
+                return s;
+            }
+            if let Some(v) = self.read_more().await {
+                self.json.push(v);
+            }
+        }
+    }
+
+    /// Reads until an action satisfies `pred`; returns it and every action before it.
+    pub async fn until(&mut self, pred: impl Fn(&Stream) -> bool) -> (Stream, Vec<Stream>) {
+        let mut skipped = Vec::new();
+        loop {
+            let s = self.next().await;
+            if pred(&s) {
+                return (s, skipped);
+            }
+            skipped.push(s);
+        }
+    }
+
+    /// The next JSON reply; stream actions read meanwhile stay readable.
+    pub async fn next_json(&mut self) -> Value {
+        if !self.json.is_empty() {
+            return self.json.remove(0);
+        }
+        loop {
+            if let Some(v) = self.read_more().await {
+                return v;
+            }
+        }
+    }
+
+    /// Sends a client message.
+    pub async fn send(&mut self, v: Value) {
+        send(&mut self.ws, v).await;
+    }
+
+    /// Round-trips a ping; returns the actions that arrived before the pong.
+    pub async fn barrier(&mut self) -> Vec<Stream> {
+        let ts = rand_ts();
+        self.send(json!({"type": "ping", "timestamp": ts})).await;
+        let mut got: Vec<Stream> = self.pending.drain(..).collect();
+        loop {
+            match self.read_more().await {
+                Some(v) if v["type"] == "pong" && v["timestamp"] == ts => {
+                    got.extend(self.pending.drain(..));
+                    return got;
+                }
+                Some(v) => self.json.push(v),
+                None => {}
+            }
+        }
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        close_code(&mut self.ws).await
+    }
+
+    /// Closes from the client side, like a tab being closed.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+fn empty_stream() -> Stream {
+    Stream { action: String::new(), target: String::new(), parent: None, rank: None, seq: None, html: String::new() }
+}
+
+impl User {
+    /// The board page's `data-seq` and `data-epoch`, as rendered for `query`.
+    pub async fn page_position(&self, board: i64, query: &str) -> (i64, String) {
+        let res = self.get(&format!("/boards/{board}?{query}")).await;
+        assert_eq!(res.status(), 200);
+        let page = res.text().await.unwrap();
+        let seq = attr_values(&page, "data-seq").first().and_then(|s| s.parse().ok()).expect("the page has data-seq");
+        let epoch = attr_values(&page, "data-epoch").first().cloned().expect("the page has data-epoch");
+        (seq, epoch)
+    }
+
+    /// Opens the board the way the page does: render it, then subscribe from its `data-seq`.
+    pub async fn live(&self, board: i64, query: &str) -> Live {
+        let (seq, epoch) = self.page_position(board, query).await;
+        self.live_from(board, seq, &epoch, query).await
+    }
+
+    /// Opens the board's socket resuming after `since`.
+    pub async fn live_from(&self, board: i64, since: i64, epoch: &str, query: &str) -> Live {
+        Live::connect(self, &format!("/boards/{board}/live?since={since}&epoch={epoch}&{query}")).await
+    }
+}
+
+/// Waits until `cond` holds, checking every 20 ms (for state that has no event of its own).
+pub async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut cond: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
