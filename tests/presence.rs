@@ -366,3 +366,35 @@ async fn a_member_opening_the_board_sees_who_is_already_editing_and_typing() {
     let mut bob_page = bob.live(b, "").await;
     assert_eq!(next_activity(&mut bob_page, card).await, (vec!["alice".to_owned()], vec!["alice".to_owned()]));
 }
+
+#[tokio::test]
+async fn an_editor_whose_page_disconnects_stops_showing_at_once() {
+    // Leases far longer than the test: only the disconnect can end them.
+    let app = spawn_app_with(|c| {
+        c.editing_ttl = Duration::from_secs(60);
+        c.typing_ttl = Duration::from_secs(60);
+    })
+    .await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (b, card) = board_with(&alice, &["bob"]).await;
+    let mut bob_page = bob.live(b, "").await;
+    let mut alice_page = alice.live(b, "").await;
+    let (mut feed, _) = presence_feed(&bob, b).await;
+    alice_page.send(json!({"type": "editing", "card_id": card})).await;
+    alice_page.send(json!({"type": "typing", "card_id": card})).await;
+    assert_eq!(next_presence(&mut feed).await, ev("editing", "alice", Some(card)));
+    assert_eq!(next_presence(&mut feed).await, ev("typing", "alice", Some(card)));
+
+    alice_page.close().await;
+
+    assert_eq!(next_presence(&mut feed).await, ev("editing_stop", "alice", Some(card)));
+    assert_eq!(next_presence(&mut feed).await, ev("typing_stop", "alice", Some(card)));
+    let (editing, typing) = loop {
+        let activity = next_activity(&mut bob_page, card).await;
+        if activity.0.is_empty() {
+            break activity;
+        }
+    };
+    assert!(editing.is_empty() && typing.is_empty());
+}

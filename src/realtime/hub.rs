@@ -339,6 +339,7 @@ impl Hub {
             by_record: HashMap::new(),
             all: HashSet::new(),
             boards: HashMap::new(),
+            leases: HashMap::new(),
         };
         tokio::spawn(task.run(bus.subscribe(), rx));
         Self { tx, shared }
@@ -557,6 +558,8 @@ struct HubTask {
     by_record: HashMap<(String, i64), HashSet<u64>>,
     all: HashSet<u64>,
     boards: HashMap<BoardId, BoardRoom>,
+    /// The "editing" and "typing" each connection started: they end when it disconnects.
+    leases: HashMap<u64, HashSet<(BoardId, CardId)>>,
 }
 
 impl HubTask {
@@ -850,6 +853,7 @@ impl HubTask {
     }
 
     fn unregister(&mut self, key: u64) {
+        self.end_leases(key);
         let Some(c) = self.conns.remove(&key) else { return };
         self.by_id.remove(&c.info.id);
         self.shared.metrics.connections.dec();
@@ -1171,8 +1175,11 @@ impl HubTask {
         }
         let now = Instant::now();
         let cfg = self.shared.config.clone();
-        let room = self.boards.entry(board).or_default();
         let name = user.username.clone();
+        if let Signal::Editing(card) | Signal::Typing(card) = signal {
+            self.leases.entry(key).or_default().insert((board, card));
+        }
+        let room = self.boards.entry(board).or_default();
         let (card, changes): (CardId, Vec<&str>) = match signal {
             Signal::Editing(card) => {
                 let fresh = room.editing.entry(card).or_default().insert(name.clone(), now + cfg.editing_ttl).is_none();
@@ -1196,6 +1203,24 @@ impl HubTask {
             let changes: Vec<(&str, &str, Option<CardId>)> =
                 changes.into_iter().map(|ev| (ev, name.as_str(), Some(card))).collect();
             self.presence_changed(board, &changes);
+        }
+    }
+
+    /// A connection went away: the editors and typing it started end now, not when their lease runs out.
+    fn end_leases(&mut self, key: u64) {
+        let Some(leases) = self.leases.remove(&key) else { return };
+        let Some(name) = self.conns.get(&key).and_then(|c| c.info.user.as_ref()).map(|u| u.username.clone()) else {
+            return;
+        };
+        for (board, card) in leases {
+            let Some(room) = self.boards.get_mut(&board) else { continue };
+            let editing = remove_name(&mut room.editing, card, &name).then_some("editing_stop");
+            let typing = remove_name(&mut room.typing, card, &name).then_some("typing_stop");
+            let changes: Vec<(&str, &str, Option<CardId>)> =
+                editing.into_iter().chain(typing).map(|ev| (ev, name.as_str(), Some(card))).collect();
+            if !changes.is_empty() {
+                self.presence_changed(board, &changes);
+            }
         }
     }
 
