@@ -722,3 +722,24 @@ async fn metrics_count_connections_subscriptions_and_events() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_user_past_the_connection_cap_is_refused_until_one_closes() {
+    let app = spawn_app_with(|c| c.ws_max_per_user = 2).await;
+    let alice = app.signup("alice").await;
+    let (first, _) = realtime(&alice, "").await;
+    let (_second, _) = realtime(&alice, "").await;
+    assert_eq!(alice.try_ws("/realtime/subscribe", None).await.err(), Some(429));
+
+    drop(first);
+    // The slot frees when the server sees the socket end.
+    let mut reopened = None;
+    for _ in 0..250 {
+        if let Ok(ws) = alice.try_ws("/realtime/subscribe", None).await {
+            reopened = Some(ws);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(reopened.is_some(), "a freed slot can be used again");
+}
