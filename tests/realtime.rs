@@ -743,3 +743,27 @@ async fn a_user_past_the_connection_cap_is_refused_until_one_closes() {
     }
     assert!(reopened.is_some(), "a freed slot can be used again");
 }
+
+#[tokio::test]
+async fn shutting_down_closes_every_socket_with_1012_so_clients_reconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = liveboard::Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_path: dir.path().join("t.db"),
+        ..liveboard::Config::default()
+    };
+    let app = liveboard::Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let alice = anonymous_at(&base);
+    assert_eq!(alice.form("/signup", &[("username", "alice"), ("password", &password("alice"))]).await.status(), 303);
+    let (mut ws, _) = realtime(&alice, "").await;
+
+    stop.send(()).unwrap();
+
+    assert_eq!(close_code(&mut ws).await, Some(1012));
+    tokio::time::timeout(WAIT, server).await.expect("the server stops").unwrap().unwrap();
+}

@@ -56,10 +56,7 @@ pub struct User {
 impl TestApp {
     /// A client with an empty cookie jar.
     pub fn anonymous(&self) -> User {
-        let jar = Arc::new(Jar::default());
-        let http =
-            Client::builder().cookie_provider(jar.clone()).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        User { name: String::new(), http, jar, base: self.base.clone() }
+        anonymous_at(&self.base)
     }
 
     /// Signs a new user up through the real form and returns their logged-in client.
@@ -95,6 +92,14 @@ impl TestApp {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     }
+}
+
+/// A client with an empty cookie jar for a server at `base`.
+pub fn anonymous_at(base: &str) -> User {
+    let jar = Arc::new(Jar::default());
+    let http =
+        Client::builder().cookie_provider(jar.clone()).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    User { name: String::new(), http, jar, base: base.to_owned() }
 }
 
 pub fn password(name: &str) -> String {
