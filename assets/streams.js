@@ -26,15 +26,47 @@ import { Idiomorph } from './vendor/idiomorph.esm.js';
 
 const MORPH = {
   morphStyle: 'outerHTML',
-  ignoreActiveValue: true,
+  // Not idiomorph's `ignoreActiveValue`: it skips the *children* of whatever element has focus, so a
+  // focused card (keyboard moves) or the card title the closed editor gives focus back to would never
+  // show another user's change. Typed text is kept by `keepsUserValue` below instead.
+  ignoreActiveValue: false,
   callbacks: {
-    // A menu someone has open stays open when another user's change re-renders its card.
-    beforeAttributeUpdated: (name, el, how) => !(how === 'remove' && name === 'open' && el.localName === 'details'),
+    beforeAttributeUpdated: (name, el, how) => {
+      // A menu someone has open stays open when another user's change re-renders its card.
+      if (how === 'remove' && name === 'open' && el.localName === 'details') return false;
+      // What the user typed, ticked or picked survives a live update (and a `reset` of the board).
+      if ((name === 'value' || name === 'checked' || name === 'selected') && keepsUserValue(el)) return false;
+      return true;
+    },
   },
 };
 const MORPH_INNER = { ...MORPH, morphStyle: 'innerHTML' };
 
+/**
+ * Parts of `#board` a `reset` must not touch: the connection state belongs to this page (the server
+ * renders it "offline"), and the presence bar is pushed by the hub on its own (the board renders it empty).
+ */
+const KEPT_ON_RESET = new Set(['live-status', 'presence']);
+const MORPH_RESET = {
+  ...MORPH,
+  callbacks: {
+    ...MORPH.callbacks,
+    beforeNodeMorphed: (old) => !(old instanceof Element && KEPT_ON_RESET.has(old.id)),
+  },
+};
+
 const ACTIVITY_ID = /^card-(\d+)-activity$/;
+
+/** A form field the user is in, or has changed from what the server rendered. */
+function keepsUserValue(el) {
+  if (el instanceof HTMLInputElement) {
+    if (el === document.activeElement) return true;
+    return el.type === 'checkbox' || el.type === 'radio' ? el.checked !== el.defaultChecked : el.value !== el.defaultValue;
+  }
+  if (el instanceof HTMLTextAreaElement) return el === document.activeElement || el.value !== el.defaultValue;
+  if (el instanceof HTMLOptionElement) return el.selected !== el.defaultSelected;
+  return false;
+}
 
 /** Parse one text frame into its streams. */
 export function parseFrame(html) {
@@ -77,7 +109,7 @@ export function applyStream(s, state) {
       const board = document.getElementById('board');
       if (!board || !fresh) return;
       // Only #board is morphed: the editor dialog lives outside it and keeps what the user typed.
-      Idiomorph.morph(board, fresh, MORPH);
+      Idiomorph.morph(board, fresh, MORPH_RESET);
       const seq = Number(board.dataset.seq);
       if (Number.isFinite(seq)) state.lastSeq = seq;
       return;
@@ -164,12 +196,27 @@ export function place(parent, el) {
   if (hadFocus) el.focus({ preventScroll: true });
 }
 
-/** "Alice is editing" on a card: remember it (a later morph of the card empties the slot) and show it. */
+/**
+ * "Alice is editing" on a card: remember it (a later morph of the card empties the slot) and show it.
+ * The fragment is the same for every viewer; the signed-in user's own activity is left out here,
+ * since nobody needs telling that they themselves are typing.
+ */
 function updateActivity(cardId, content, state) {
-  if (content && content.childNodes.length) state.activity.set(cardId, content.cloneNode(true));
+  const others = content ? withoutMine(content, state.me) : null;
+  if (others && others.childNodes.length) state.activity.set(cardId, others);
   else state.activity.delete(cardId);
   const slots = document.querySelectorAll(`#card-${cardId}-activity, [data-card-activity="${cardId}"]`);
   for (const slot of slots) fillActivity(slot, state.activity.get(cardId));
+}
+
+/** A copy of an activity fragment without the entries about `me`. */
+function withoutMine(content, me) {
+  const copy = /** @type {DocumentFragment} */ (content.cloneNode(true));
+  if (!me) return copy;
+  for (const el of copy.querySelectorAll('[data-editing], [data-typing-user]')) {
+    if (el.getAttribute('data-editing') === me || el.getAttribute('data-typing-user') === me) el.remove();
+  }
+  return copy;
 }
 
 function fillActivity(slot, fragment) {

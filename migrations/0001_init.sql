@@ -1,9 +1,10 @@
 -- Liveboard's schema. Times are RFC 3339 text in UTC; ranks are fractional-index strings
--- that sort with plain byte comparison, so moving a card rewrites one row.
+-- that sort with plain byte comparison, so moving a card rewrites one row. Ids are AUTOINCREMENT:
+-- events outlive their rows, so an id must never be given to a new record after a delete.
 
 -- People who can sign in. The password is an Argon2id PHC string.
 create table users (
-    id            integer primary key,
+    id            integer primary key autoincrement,
     username      text not null unique collate nocase,
     password_hash text not null,
     is_admin      boolean not null default false,
@@ -12,7 +13,7 @@ create table users (
 
 -- A board; its "done" column decides what counts as an active card.
 create table boards (
-    id             integer primary key,
+    id             integer primary key autoincrement,
     name           text not null,
     owner_id       integer not null references users(id),
     done_column_id integer references columns(id) on delete set null,
@@ -31,7 +32,7 @@ create table board_members (
 create index board_members_by_user on board_members(user_id);
 
 create table columns (
-    id         integer primary key,
+    id         integer primary key autoincrement,
     board_id   integer not null references boards(id) on delete cascade,
     name       text not null,
     rank       text not null,
@@ -41,7 +42,7 @@ create table columns (
 create index columns_by_board on columns(board_id, rank);
 
 create table cards (
-    id          integer primary key,
+    id          integer primary key autoincrement,
     board_id    integer not null references boards(id) on delete cascade,
     column_id   integer not null references columns(id) on delete cascade,
     title       text not null,
@@ -57,7 +58,7 @@ create index cards_by_column on cards(column_id, rank, id);
 create index cards_by_board on cards(board_id);
 
 create table comments (
-    id         integer primary key,
+    id         integer primary key autoincrement,
     board_id   integer not null references boards(id) on delete cascade,
     card_id    integer not null references cards(id) on delete cascade,
     author_id  integer not null references users(id) on delete cascade,
@@ -94,7 +95,7 @@ insert into stream (id, epoch) values (1, lower(hex(randomblob(8))));
 
 -- Personal API tokens; only a SHA-256 of the token is kept.
 create table api_tokens (
-    id           integer primary key,
+    id           integer primary key autoincrement,
     user_id      integer not null references users(id) on delete cascade,
     name         text not null,
     token_hash   text not null unique,

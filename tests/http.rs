@@ -514,3 +514,14 @@ async fn an_admin_announcement_reaches_json_clients_as_a_custom_event() {
     let bob_admin = bob.form("/admin/announce", &[("message", "I am not admin")]).await;
     assert_eq!(bob_admin.status(), 403);
 }
+
+#[tokio::test]
+async fn a_deleted_cards_id_is_never_given_to_a_new_card() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, _) = alice.board("B").await;
+    let gone = alice.card(board, json!({"title": "short-lived"})).await["id"].as_i64().unwrap();
+    assert_eq!(alice.delete(&format!("/api/cards/{gone}")).await, 204);
+    let fresh = alice.card(board, json!({"title": "fresh"})).await["id"].as_i64().unwrap();
+    assert!(fresh > gone, "the event log keeps {gone}'s history; {fresh} must not share it");
+}
