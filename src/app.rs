@@ -3,6 +3,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
+use axum::serve::ListenerExt;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef, State},
@@ -11,7 +12,7 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -58,7 +59,7 @@ impl FromRef<AppState> for Db {
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
-    listener: TcpListener,
+    listener: axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>,
     router: Router,
     state: AppState,
 }
@@ -110,6 +111,7 @@ impl Application {
             .merge(assets::router())
             .route("/health", get(health))
             .route("/metrics", get(metrics_text))
+            .layer(middleware::from_fn(run_writes_to_completion))
             .layer(middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
             .layer(sessions)
             .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -122,13 +124,14 @@ impl Application {
             }))
             .with_state(state.clone());
 
-        let listener = TcpListener::bind(config.addr).await?;
+        // Live frames are small and latency matters: no Nagle delay.
+        let listener = TcpListener::bind(config.addr).await?.tap_io(no_delay as fn(&mut TcpStream));
         Ok(Self { listener, router, state })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        axum::serve::Listener::local_addr(&self.listener).map(|a| a.port()).unwrap_or(0)
     }
 
     /// The app's state, for tests and operators (e.g. the hub's custom-event API).
@@ -140,7 +143,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let hub = self.state.hub.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown({
+        let serve = axum::serve(self.listener, self.router.into_make_service()).with_graceful_shutdown({
             let hub = hub.clone();
             async move {
                 shutdown.await;
@@ -156,6 +159,25 @@ impl Application {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(())
+    }
+}
+
+fn no_delay(tcp: &mut TcpStream) {
+    let _ = tcp.set_nodelay(true);
+}
+
+/// A state-changing request runs in its own task, so a client that goes away mid-request cannot
+/// cancel a write halfway (leaving a transaction open, or committing without publishing).
+async fn run_writes_to_completion(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    if req.method().is_safe() {
+        return next.run(req).await;
+    }
+    match tokio::spawn(next.run(req)).await {
+        Ok(res) => res,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
 }
 

@@ -51,8 +51,17 @@ impl Db {
 
     /// Starts a write: waits for the writer, then `BEGIN IMMEDIATE`. `actor` is stamped on every event.
     pub async fn write(&self, actor: Option<UserId>) -> Result<WriteTx> {
-        let guard = self.write_lock.clone().lock_owned().await;
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let (lock, writer) = (self.write_lock.clone(), self.writer.clone());
+        // Begun in a task of its own: a caller cancelled in the middle (a client that went away) must
+        // not strand the one writer connection inside a transaction nobody will end. If the caller is
+        // gone, the task's result is dropped, which rolls back and releases the lock.
+        let (guard, tx) = tokio::spawn(async move {
+            let guard = lock.lock_owned().await;
+            let tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            Ok::<_, sqlx::Error>((guard, tx))
+        })
+        .await
+        .map_err(anyhow::Error::from)??;
         Ok(WriteTx { tx, _guard: guard, events: Vec::new(), bus: self.bus.clone(), actor })
     }
 

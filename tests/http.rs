@@ -525,3 +525,14 @@ async fn a_deleted_cards_id_is_never_given_to_a_new_card() {
     let fresh = alice.card(board, json!({"title": "fresh"})).await["id"].as_i64().unwrap();
     assert!(fresh > gone, "the event log keeps {gone}'s history; {fresh} must not share it");
 }
+
+#[tokio::test]
+async fn a_write_cancelled_while_it_begins_leaves_the_writer_usable() {
+    let app = spawn_app().await;
+    // Cancel `Db::write` at every point of its first microseconds, many times over.
+    for i in 0..400u64 {
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(i % 200), app.state.db.write(None)).await;
+    }
+    let w = tokio::time::timeout(WAIT, app.state.db.write(None)).await.expect("the writer is free");
+    w.expect("a new write transaction begins").commit().await.expect("and commits");
+}

@@ -79,7 +79,9 @@ async fn live(
         let reg = hub.register(info, Kind::Board { board, view: view.clone() }).await;
         let mut io = Io { ws, reg, hub, state: state.clone(), skip_through: 0, sent_max: 0 };
         let mut proto = BoardLive { board, view, filter: q.filter, user, signals: RateLimit::new(10.0, 20.0) };
-        if proto.catch_up(&mut io, since, q.epoch.as_deref()).await.is_break() {
+        // Boxed for the same reason as the protocol handlers in socket::run: it runs once, then its
+        // (large) future would otherwise stay part of the connection's task.
+        if Box::pin(proto.catch_up(&mut io, since, q.epoch.as_deref())).await.is_break() {
             return;
         }
         socket::run(io, proto).await;

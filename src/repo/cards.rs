@@ -78,6 +78,17 @@ async fn rank_in(
     except: Option<CardId>,
     place: Place,
 ) -> Result<String> {
+    // Appending or prepending needs only the neighbour at that end, read through the
+    // (column_id, rank, id) index: creating a card must not cost O(cards in the column).
+    if except.is_none() && matches!(place, Place::First | Place::Last) {
+        let sql = if place == Place::First {
+            "select id, rank from cards where column_id = ? order by rank, id limit 1"
+        } else {
+            "select id, rank from cards where column_id = ? order by rank desc, id desc limit 1"
+        };
+        let edge: Option<(i64, String)> = sqlx::query_as(sql).bind(column).fetch_optional(&mut *conn).await?;
+        return rank_for(edge.as_slice(), place);
+    }
     let all: Vec<(i64, String)> = sqlx::query_as("select id, rank from cards where column_id = ? order by rank, id")
         .bind(column)
         .fetch_all(conn)
