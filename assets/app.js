@@ -1,12 +1,19 @@
-// server (page HTML) → this entry module → board.js: loaded on every page, it starts the live board where there is one.
+// server (page HTML) → this entry module → board.js or home.js: loaded on every page, it starts the live
+// board where there is one, and keeps the list of boards current on the home page.
 //
 // Pages work without JavaScript; this only enhances. Other pages load nothing more.
 
+// Carry this file's cache-busting `?v=` over to the modules it loads.
+const version = new URL(import.meta.url).search;
+
 const board = document.getElementById('board');
+const boards = document.querySelector('ul.boards');
 if (board) {
-  // Carry this file's cache-busting `?v=` over to the board module.
-  const version = new URL(import.meta.url).search;
   import(`./board.js${version}`)
     .then(({ startBoard }) => startBoard(board))
     .catch((err) => console.error('live board failed to start', err));
+} else if (boards) {
+  import(`./home.js${version}`)
+    .then(({ startHome }) => startHome(boards))
+    .catch((err) => console.error('live board list failed to start', err));
 }

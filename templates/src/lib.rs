@@ -161,7 +161,7 @@ pub fn boards_page(ctx: &Ctx, boards: &[BoardItem], name: &str, error: Option<&s
         html! {
             section.narrow {
                 h1 { "Your boards" }
-                @if boards.is_empty() { p { "No boards yet." } }
+                p.no-boards { "No boards yet." }
                 ul.boards { @for b in boards { li { a href={"/boards/" (b.id)} { (b.name) } } } }
                 h2 { "New board" }
                 @if let Some(e) = error { p.error role="alert" { (e) } }
