@@ -536,3 +536,16 @@ async fn a_write_cancelled_while_it_begins_leaves_the_writer_usable() {
     let w = tokio::time::timeout(WAIT, app.state.db.write(None)).await.expect("the writer is free");
     w.expect("a new write transaction begins").commit().await.expect("and commits");
 }
+
+#[tokio::test]
+async fn a_created_card_is_returned_exactly_as_it_is_stored() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let (board, _) = alice.board("B").await;
+    alice.add_member(board, "bob").await;
+    let created = alice.card(board, json!({"title": "t", "assignee": "BOB", "labels": ["x", "y"]})).await;
+    let (_, stored) = alice.get_json(&format!("/api/cards/{}", created["id"])).await;
+    assert_eq!(created, stored);
+    assert_eq!(stored["assignee"], "bob", "the stored name, whatever the case typed");
+}

@@ -53,9 +53,10 @@ pub async fn get(pool: &SqlitePool, viewer: UserId, id: CardId) -> Result<Card> 
     Ok(c)
 }
 
-async fn assignee_id(conn: &mut SqliteConnection, board: BoardId, username: &str) -> Result<UserId> {
-    sqlx::query_scalar(
-        "select u.id from users u join board_members m on m.user_id = u.id where m.board_id = ? and u.username = ?",
+/// The member called `username` on `board`: their id and their name as stored.
+async fn assignee(conn: &mut SqliteConnection, board: BoardId, username: &str) -> Result<(UserId, String)> {
+    sqlx::query_as(
+        "select u.id, u.username from users u join board_members m on m.user_id = u.id where m.board_id = ? and u.username = ?",
     )
     .bind(board)
     .bind(username.trim())
@@ -114,11 +115,12 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
             .ok_or(Error::invalid("column_id", "This board has no columns"))?,
     };
     let assignee = match &new.assignee {
-        Some(name) if !name.trim().is_empty() => Some(assignee_id(w.conn(), board, name).await?),
+        Some(name) if !name.trim().is_empty() => Some(assignee(w.conn(), board, name).await?),
         _ => None,
     };
     let rank = rank_in(w.conn(), column_id, None, new.place).await?;
     let t = now();
+    let labels = new.labels.into_vec();
     let id: CardId = sqlx::query_scalar(
         r#"insert into cards (board_id, column_id, title, description, assignee_id, labels, rank, created_at, updated_at)
            values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id"#,
@@ -127,14 +129,29 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
     .bind(column_id)
     .bind(new.title.as_str())
     .bind(new.description.as_str())
-    .bind(assignee)
-    .bind(sqlx::types::Json(new.labels.into_vec()))
-    .bind(rank)
+    .bind(assignee.as_ref().map(|(id, _)| *id))
+    .bind(sqlx::types::Json(&labels))
+    .bind(&rank)
     .bind(t)
     .bind(t)
     .fetch_one(w.conn())
     .await?;
-    let created = card(w.conn(), id).await?;
+    // Everything in the row is known here: no second read inside the write lock.
+    let (assignee_id, assignee) = assignee.unzip();
+    let created = Card {
+        id,
+        board_id: board,
+        column_id,
+        title: new.title.as_str().to_owned(),
+        description: new.description.as_str().to_owned(),
+        assignee_id,
+        assignee,
+        labels,
+        rank,
+        version: 1,
+        created_at: t,
+        updated_at: t,
+    };
     w.record(Action::Create, None, Some(&created)).await?;
     w.commit().await?;
     Ok(created)
@@ -155,7 +172,7 @@ pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Res
         None => before.assignee_id,
         Some(None) => None,
         Some(Some(name)) if name.trim().is_empty() => None,
-        Some(Some(name)) => Some(assignee_id(w.conn(), before.board_id, name).await?),
+        Some(Some(name)) => Some(assignee(w.conn(), before.board_id, name).await?.0),
     };
     let column_id = match patch.column_id {
         Some(c) => column_on_board(w.conn(), before.board_id, c).await?.id,
