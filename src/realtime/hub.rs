@@ -32,15 +32,45 @@ use crate::{
     render,
 };
 
-/// What a connection's socket writer is given.
+/// A ready message, built once and shared by `Arc` with every connection it goes to.
+#[derive(Debug)]
+pub struct Frame {
+    /// The event the frame carries (0 for presence and control messages).
+    pub seq: i64,
+    pub text: Utf8Bytes,
+}
+
+impl Frame {
+    pub fn new(seq: i64, text: Utf8Bytes) -> Arc<Self> {
+        Arc::new(Self { seq, text })
+    }
+}
+
+/// What a connection's socket writer is given. Two words: every idle socket's queue holds room for
+/// a block of these, so their size is memory per connection.
 #[derive(Debug)]
 pub enum Out {
-    /// A ready message; `seq` is the event it carries (0 for control messages).
-    Frame { seq: i64, text: Utf8Bytes },
+    Frame(Arc<Frame>),
+    /// Rare, so boxed.
+    Control(Box<Control>),
+}
+
+/// Messages that change the connection rather than carry data.
+#[derive(Debug)]
+pub enum Control {
     /// The connection missed events (its queue overflowed, or its view changed shape): resync from `seq`.
     Resync { seq: i64, reason: &'static str },
     /// Close the socket with this code.
     Close { code: u16, reason: &'static str },
+}
+
+impl Out {
+    fn resync(seq: i64, reason: &'static str) -> Self {
+        Self::Control(Box::new(Control::Resync { seq, reason }))
+    }
+    fn close(code: u16, reason: &'static str) -> Self {
+        Self::Control(Box::new(Control::Close { code, reason }))
+    }
 }
 
 /// A subscription pattern of the JSON protocol.
@@ -552,7 +582,8 @@ impl BoardRoom {
 
 struct HubTask {
     shared: Arc<Shared>,
-    conns: HashMap<u64, Conn>,
+    /// Boxed: the map's buckets stay small, and a grown map wastes less per idle connection.
+    conns: HashMap<u64, Box<Conn>>,
     by_id: HashMap<Arc<str>, u64>,
     by_collection: HashMap<String, HashSet<u64>>,
     by_record: HashMap<(String, i64), HashSet<u64>>,
@@ -625,8 +656,8 @@ impl HubTask {
         }
     }
 
-    fn frame(&mut self, key: u64, seq: i64, text: &Utf8Bytes) {
-        self.send(key, Out::Frame { seq, text: text.clone() });
+    fn frame(&mut self, key: u64, frame: &Arc<Frame>) {
+        self.send(key, Out::Frame(frame.clone()));
     }
 
     fn command(&mut self, cmd: Cmd) {
@@ -641,7 +672,7 @@ impl HubTask {
                 let user = info.user.clone();
                 self.conns.insert(
                     key,
-                    Conn {
+                    Box::new(Conn {
                         info,
                         tx,
                         notify,
@@ -651,7 +682,7 @@ impl HubTask {
                         views: HashMap::new(),
                         presence: HashSet::new(),
                         last_ack: dispatched,
-                    },
+                    }),
                 );
                 self.shared.metrics.connections.inc();
                 if let Some((b, view)) = board {
@@ -671,7 +702,7 @@ impl HubTask {
                         } else {
                             // A new tab (or a reload within the grace period) still needs the bar.
                             let text = render::presence_frame(&self.room_users(b), &self.shared.metrics);
-                            self.frame(key, 0, &text);
+                            self.frame(key, &Frame::new(0, text));
                             self.send_activity_to(key, b);
                         }
                     }
@@ -736,7 +767,7 @@ impl HubTask {
                     }
                     self.boards.entry(board).or_default().presence_subs.insert(key);
                     let state = self.presence_state(board);
-                    self.frame(key, 0, &state);
+                    self.frame(key, &Frame::new(0, state));
                 }
                 let _ = reply.send(());
             }
@@ -746,7 +777,7 @@ impl HubTask {
                     c.overflowed = false;
                     let board = c.board.as_ref().map(|(b, _)| *b);
                     self.shared.metrics.resyncs.inc();
-                    self.send(key, Out::Resync { seq: dispatched, reason: "queue_overflow" });
+                    self.send(key, Out::resync(dispatched, "queue_overflow"));
                     // The re-rendered board has empty activity slots: refill them after the reset.
                     if let Some(b) = board {
                         self.send_activity_to(key, b);
@@ -808,7 +839,7 @@ impl HubTask {
             c.overflowed = true; // nothing more is queued after the close
             let tx = c.tx.clone();
             tokio::spawn(async move {
-                let _ = tx.send(Out::Close { code, reason }).await;
+                let _ = tx.send(Out::close(code, reason)).await;
             });
         }
     }
@@ -938,8 +969,9 @@ impl HubTask {
             .map(|(k, _)| k)
             .collect();
         drop(boards);
+        let frame = Frame::new(e.seq, text);
         for k in allowed {
-            self.frame(k, e.seq, &text);
+            self.frame(k, &frame);
         }
     }
 
@@ -953,7 +985,7 @@ impl HubTask {
         };
         let metrics = self.shared.metrics.clone();
         let mut html = render::Fragments::new(e, ctx, members, &metrics);
-        let mut sends: Vec<(u64, Utf8Bytes)> = Vec::new();
+        let mut sends: Vec<(u64, Arc<Frame>)> = Vec::new();
         let mut resyncs: Vec<u64> = Vec::new();
         let board_changed_shape = html.changes_view_shape();
         for (view, keys) in &room.views {
@@ -962,7 +994,8 @@ impl HubTask {
                 continue;
             }
             if let Some(text) = html.for_view(view) {
-                sends.extend(keys.iter().map(|k| (*k, text.clone())));
+                let frame = Frame::new(e.seq, text);
+                sends.extend(keys.iter().map(|k| (*k, frame.clone())));
             }
         }
         let mut json = render::JsonViewEvents::new(e, ctx);
@@ -973,7 +1006,7 @@ impl HubTask {
             }
             for (k, sub) in subs {
                 if let Some(text) = json.for_view(view, sub) {
-                    sends.push((*k, text));
+                    sends.push((*k, Frame::new(e.seq, text)));
                 }
             }
         }
@@ -984,14 +1017,14 @@ impl HubTask {
             .map(|a| (CardId(e.record_id), a));
         let boards = self.shared.boards.read().expect("boards lock");
         sends.retain(|(k, _)| {
-            self.conns.get(k).and_then(Conn::user_id).is_some_and(|u| boards.is_member(e.board_id, u))
+            self.conns.get(k).and_then(|c| c.user_id()).is_some_and(|u| boards.is_member(e.board_id, u))
         });
         drop(boards);
-        for (k, text) in sends {
-            self.frame(k, e.seq, &text);
+        for (k, frame) in sends {
+            self.frame(k, &frame);
         }
         for k in resyncs {
-            self.send(k, Out::Resync { seq: e.seq, reason: "view_changed" });
+            self.send(k, Out::resync(e.seq, "view_changed"));
         }
         if let Some((card, actor)) = saved {
             self.clear_typing(e.board_id, card, actor);
@@ -1017,11 +1050,11 @@ impl HubTask {
             })
             .map(|(k, _)| *k)
             .collect();
-        let revoked = render::revoked_frame(&self.shared.metrics);
+        let revoked = Frame::new(e.seq, render::revoked_frame(&self.shared.metrics));
         for k in keys {
             let is_board = self.conns.get(&k).is_some_and(|c| c.board.is_some());
             if is_board {
-                self.frame(k, e.seq, &revoked);
+                self.frame(k, &revoked);
                 self.force_close(k, 4403, "access to this board ended");
             } else if let Some(c) = self.conns.get_mut(&k) {
                 // JSON connections stay open; their subscriptions to this board end.
@@ -1045,14 +1078,14 @@ impl HubTask {
                     "message": "your access to this board ended"})
                 .to_string()
                 .into();
-                self.frame(k, 0, &msg);
+                self.frame(k, &Frame::new(0, msg));
             }
         }
     }
 
     fn custom(&mut self, collection: Option<String>, to: Option<String>, data: Value, html: Option<Utf8Bytes>) {
-        let msg: Utf8Bytes =
-            json!({ "type": "custom_event", "collection": collection, "data": data }).to_string().into();
+        let msg =
+            Frame::new(0, json!({ "type": "custom_event", "collection": collection, "data": data }).to_string().into());
         let json_keys: Vec<u64> = match (&to, &collection) {
             (Some(id), _) => self.by_id.get(id.as_str()).copied().into_iter().collect(),
             (None, Some(col)) => {
@@ -1074,13 +1107,14 @@ impl HubTask {
         for k in json_keys {
             let is_board = self.conns.get(&k).is_some_and(|c| c.board.is_some());
             if !is_board {
-                self.frame(k, 0, &msg);
+                self.frame(k, &msg);
             }
         }
         if let Some(html) = html {
+            let html = Frame::new(0, html);
             let keys: Vec<u64> = self.conns.iter().filter(|(_, c)| c.board.is_some()).map(|(k, _)| *k).collect();
             for k in keys {
-                self.frame(k, 0, &html);
+                self.frame(k, &html);
             }
         }
     }
@@ -1116,10 +1150,10 @@ impl HubTask {
         let Some(room) = self.boards.get(&board) else { return };
         let users = room.present().into_iter().map(str::to_owned).collect::<Vec<_>>();
         let bar = changes.iter().any(|(ev, _, _)| matches!(*ev, "join" | "leave"));
-        let mut sends: Vec<(u64, Utf8Bytes)> = Vec::new();
+        let mut sends: Vec<(u64, Arc<Frame>)> = Vec::new();
         if bar {
-            let text = render::presence_frame(&users, &self.shared.metrics);
-            sends.extend(room.views.values().flatten().map(|k| (*k, text.clone())));
+            let frame = Frame::new(0, render::presence_frame(&users, &self.shared.metrics));
+            sends.extend(room.views.values().flatten().map(|k| (*k, frame.clone())));
         }
         let cards: HashSet<CardId> = changes.iter().filter_map(|(_, _, c)| *c).collect();
         for card in cards {
@@ -1129,17 +1163,16 @@ impl HubTask {
                 &Self::names(&room.typing, card),
                 &self.shared.metrics,
             );
-            sends.extend(room.views.values().flatten().map(|k| (*k, text.clone())));
+            let frame = Frame::new(0, text);
+            sends.extend(room.views.values().flatten().map(|k| (*k, frame.clone())));
         }
         for (ev, user, card) in changes {
-            let msg: Utf8Bytes =
-                json!({"type": "presence", "board_id": board, "event": ev, "user": user, "card_id": card})
-                    .to_string()
-                    .into();
-            sends.extend(room.presence_subs.iter().map(|k| (*k, msg.clone())));
+            let msg = json!({"type": "presence", "board_id": board, "event": ev, "user": user, "card_id": card});
+            let frame = Frame::new(0, msg.to_string().into());
+            sends.extend(room.presence_subs.iter().map(|k| (*k, frame.clone())));
         }
-        for (k, text) in sends {
-            self.frame(k, 0, &text);
+        for (k, frame) in sends {
+            self.frame(k, &frame);
         }
     }
 
@@ -1163,7 +1196,7 @@ impl HubTask {
             })
             .collect();
         for f in frames {
-            self.frame(key, 0, &f);
+            self.frame(key, &Frame::new(0, f));
         }
     }
 

@@ -12,7 +12,7 @@ use axum::{
 use futures_util::SinkExt;
 use serde_json::json;
 
-use super::hub::{Hub, Out, Registration};
+use super::hub::{Control, Frame, Hub, Out, Registration};
 use crate::{
     app::AppState,
     auth,
@@ -27,7 +27,7 @@ pub fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
         .max_frame_size(max)
         // Client messages are small; tungstenite allocates (and zero-fills) this buffer eagerly per socket
         // and grows it on demand for a larger message, so 1 KiB saves 3 KiB on every idle connection.
-        .read_buffer_size(1024)
+        .read_buffer_size(256)
         // Frames are fed in batches and flushed once (see `write_frames`); the buffer grows only when used.
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(max * 4)
@@ -148,18 +148,18 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
             out = io.reg.rx.recv() => {
                 // Frames already queued go out together: one write and one flush, not one per frame.
                 let out = match out {
-                    Some(Out::Frame { seq, text }) => match write_frames(&mut io, seq, text).await {
+                    Some(Out::Frame(first)) => match write_frames(&mut io, first).await {
                         Ok(next) => next,
                         Err(()) => break,
                     },
                     other => other,
                 };
-                match out {
-                    None | Some(Out::Frame { .. }) => {}
-                    Some(Out::Resync { seq, reason }) => {
+                match out.map(|o| match o { Out::Control(c) => Some(*c), Out::Frame(_) => None }) {
+                    None | Some(None) => {}
+                    Some(Some(Control::Resync { seq, reason })) => {
                         if Box::pin(proto.on_resync(seq, reason, &mut io)).await.is_break() { break; }
                     }
-                    Some(Out::Close { code, reason }) => {
+                    Some(Some(Control::Close { code, reason })) => {
                         io.close(code, reason).await;
                         break;
                     }
@@ -187,15 +187,15 @@ const MAX_BATCH: usize = 64;
 
 /// Feeds `first` and whatever frames are already queued behind it, then flushes once.
 /// Returns the control message that stopped the batch (resync or close), if any.
-async fn write_frames(io: &mut Io, first_seq: i64, first: Utf8Bytes) -> Result<Option<Out>, ()> {
-    let mut next = Some(Out::Frame { seq: first_seq, text: first });
+async fn write_frames(io: &mut Io, first: Arc<Frame>) -> Result<Option<Out>, ()> {
+    let mut next = Some(Out::Frame(first));
     let mut written = 0;
     let stopped_by = loop {
         match next.take() {
-            Some(Out::Frame { seq, text }) => {
-                if seq == 0 || seq > io.skip_through {
-                    io.ws.feed(Message::Text(text)).await.map_err(|_| ())?;
-                    io.sent_max = io.sent_max.max(seq);
+            Some(Out::Frame(f)) => {
+                if f.seq == 0 || f.seq > io.skip_through {
+                    io.ws.feed(Message::Text(f.text.clone())).await.map_err(|_| ())?;
+                    io.sent_max = io.sent_max.max(f.seq);
                     written += 1;
                 }
                 if written < MAX_BATCH {
