@@ -12,7 +12,7 @@ use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{
         Arc, RwLock,
-        atomic::{AtomicI64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -21,7 +21,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::{Notify, broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::views::{BoardCtx, View};
 use crate::{
@@ -251,7 +251,9 @@ pub enum Kind {
 pub struct Registration {
     pub key: u64,
     pub rx: mpsc::Receiver<Out>,
-    pub overflow: Arc<Notify>,
+    /// Set by the hub when it found this queue full and stopped filling it (checked after each read:
+    /// a full queue always has something to read, and no waiter per loop turn is needed).
+    pub overflow: Arc<AtomicBool>,
     /// The hub's position when it registered the connection: live events after this are queued.
     pub from: i64,
     hub: Hub,
@@ -278,7 +280,7 @@ enum Cmd {
         info: ConnInfo,
         kind: Kind,
         tx: mpsc::Sender<Out>,
-        notify: Arc<Notify>,
+        notify: Arc<AtomicBool>,
         reply: oneshot::Sender<i64>,
     },
     Unregister {
@@ -400,7 +402,7 @@ impl Hub {
         static NEXT: AtomicI64 = AtomicI64::new(1);
         let key = NEXT.fetch_add(1, Ordering::Relaxed) as u64;
         let (tx, rx) = mpsc::channel(self.shared.config.ws_queue.max(8));
-        let notify = Arc::new(Notify::new());
+        let notify = Arc::new(AtomicBool::new(false));
         let (reply, from) = oneshot::channel();
         let _ = self.tx.send(Cmd::Register { key, info, kind, tx, notify: notify.clone(), reply });
         let from = from.await.unwrap_or_else(|_| self.shared.dispatched.load(Ordering::Acquire));
@@ -524,7 +526,7 @@ impl Hub {
 struct Conn {
     info: ConnInfo,
     tx: mpsc::Sender<Out>,
-    notify: Arc<Notify>,
+    notify: Arc<AtomicBool>,
     overflowed: bool,
     patterns: HashSet<Pattern>,
     /// Board view of a `/boards/{id}/live` connection.
@@ -646,13 +648,19 @@ impl HubTask {
         }
     }
 
-    /// Marks a connection as having missed events; its task drains the queue and asks to recover.
+    /// A connection missed events. With room in its queue it is told to resync right away (the hub
+    /// itself lagged); with a full queue it is marked, and its task drains the queue and asks to recover.
     fn overflow(&mut self, key: u64) {
-        if let Some(c) = self.conns.get_mut(&key)
-            && !c.overflowed
-        {
+        let dispatched = self.shared.dispatched.load(Ordering::Acquire);
+        let Some(c) = self.conns.get_mut(&key) else { return };
+        if c.overflowed {
+            return;
+        }
+        if c.tx.try_send(Out::resync(dispatched, "queue_overflow")).is_ok() {
+            self.shared.metrics.resyncs.inc();
+        } else {
             c.overflowed = true;
-            c.notify.notify_one();
+            c.notify.store(true, Ordering::Release);
         }
     }
 

@@ -164,12 +164,12 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
                         break;
                     }
                 }
+                if io.reg.overflow.swap(false, std::sync::atomic::Ordering::AcqRel) {
+                    // The hub found our queue full and stopped filling it: drop what is queued, ask to resume.
+                    while io.reg.rx.try_recv().is_ok() {}
+                    io.hub.recover(io.reg.key);
+                }
                 if io.reg.rx.is_closed() && io.reg.rx.is_empty() { break; }
-            }
-            _ = io.reg.overflow.notified() => {
-                // The hub found our queue full and stopped filling it: drop what is queued, ask to resume.
-                while io.reg.rx.try_recv().is_ok() {}
-                io.hub.recover(io.reg.key);
             }
             _ = ping.tick() => {
                 if last_seen.elapsed() > cfg.ws_timeout {
