@@ -23,10 +23,7 @@ use crate::{
     db::Db,
     events::{self, EventBus},
     metrics::Metrics,
-    realtime::{
-        self,
-        hub::{Boards, Hub},
-    },
+    realtime::{self, hub::Hub},
     web,
 };
 
@@ -89,9 +86,8 @@ impl Application {
             .with_expiry(Expiry::OnInactivity(time::Duration::seconds(config.session_ttl.as_secs() as i64)));
 
         let metrics = Arc::new(Metrics::new());
-        let boards = load_boards(&db).await?;
         let epoch = events::stream_info(&db.read).await?.epoch;
-        let hub = Hub::start(&bus, boards, epoch, metrics.clone(), config.clone());
+        let hub = Hub::start(&bus, db.read.clone(), epoch, metrics.clone(), config.clone()).await?;
         let state = AppState {
             config: config.clone(),
             db,
@@ -187,18 +183,6 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 fn header_layer(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// Members and done columns of every board, for the hub's authorization and view filters.
-async fn load_boards(db: &Db) -> anyhow::Result<Boards> {
-    let members: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "select m.board_id, m.user_id, u.username, m.role from board_members m join users u on u.id = m.user_id",
-    )
-    .fetch_all(&db.read)
-    .await?;
-    let done: Vec<(i64, Option<i64>)> =
-        sqlx::query_as("select id, done_column_id from boards").fetch_all(&db.read).await?;
-    Ok(Boards::load(members, done))
 }
 
 /// Prunes the event log every ten minutes (and once at start).

@@ -288,10 +288,7 @@ async fn save_card(
         repo::cards::update(&state.db, user.id, id, patch).await
     };
     let err = match saved.await {
-        Ok(card) if partial(&headers) => {
-            let _ = card;
-            return Ok(StatusCode::NO_CONTENT.into_response());
-        }
+        Ok(_) if partial(&headers) => return Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(card) => return Ok(to_board(card.board_id)),
         Err(e @ (Error::Validation { .. } | Error::Conflict(_))) => e,
         Err(e) => return Err(e.into()),
@@ -481,11 +478,8 @@ async fn delete_column(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let mut conn = state.db.read.acquire().await.map_err(Error::from)?;
-    let board = repo::boards::column(&mut conn, ColumnId(id)).await?.board_id;
-    drop(conn);
-    repo::boards::delete_column(&state.db, user.id, ColumnId(id)).await?;
-    Ok(to_board(board))
+    let column = repo::boards::delete_column(&state.db, user.id, ColumnId(id)).await?;
+    Ok(to_board(column.board_id))
 }
 
 #[derive(Deserialize)]

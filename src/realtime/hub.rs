@@ -20,6 +20,7 @@ use std::{
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::{Value, json};
+use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -350,8 +351,15 @@ pub enum CloseTarget {
 }
 
 impl Hub {
-    /// Starts the hub task. `boards` is the membership as of `from` (the bus's latest seq at start).
-    pub fn start(bus: &EventBus, boards: Boards, epoch: String, metrics: Arc<Metrics>, config: Arc<Config>) -> Self {
+    /// Starts the hub task, with every board's members read from `pool` as of the bus's latest seq.
+    pub async fn start(
+        bus: &EventBus,
+        pool: SqlitePool,
+        epoch: String,
+        metrics: Arc<Metrics>,
+        config: Arc<Config>,
+    ) -> crate::error::Result<Self> {
+        let boards = Boards::read(&pool).await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             boards: RwLock::new(boards),
@@ -372,9 +380,10 @@ impl Hub {
             all: HashSet::new(),
             boards: HashMap::new(),
             leases: HashMap::new(),
+            pool,
         };
         tokio::spawn(task.run(bus.subscribe(), rx));
-        Self { tx, shared }
+        Ok(Self { tx, shared })
     }
 
     /// Takes a slot in the connection caps, or says which cap is full.
@@ -593,6 +602,8 @@ struct HubTask {
     boards: HashMap<BoardId, BoardRoom>,
     /// The "editing" and "typing" each connection started: they end when it disconnects.
     leases: HashMap<u64, HashSet<(BoardId, CardId)>>,
+    /// To re-read the membership after a lag (its events were missed).
+    pool: SqlitePool,
 }
 
 impl HubTask {
@@ -622,6 +633,11 @@ impl HubTask {
 
     /// After a lag: catch `dispatched` up to the bus and tell everyone to resync.
     async fn lagged(&mut self) {
+        // The missed events may have removed members: authorization must not trust the old list.
+        match Boards::read(&self.pool).await {
+            Ok(fresh) => *self.shared.boards.write().expect("boards lock") = fresh,
+            Err(e) => tracing::error!(error = %e, "could not re-read board members after a lag"),
+        }
         let keys: Vec<u64> = self.conns.keys().copied().collect();
         for key in keys {
             self.overflow(key);
@@ -1326,6 +1342,18 @@ fn remove_name(m: &mut BTreeMap<CardId, BTreeMap<String, Instant>>, card: CardId
 }
 
 impl Boards {
+    /// Every board's members and done column, as the database has them now.
+    pub async fn read(pool: &SqlitePool) -> crate::error::Result<Self> {
+        let members: Vec<(i64, i64, String, String)> = sqlx::query_as(
+            "select m.board_id, m.user_id, u.username, m.role from board_members m join users u on u.id = m.user_id",
+        )
+        .fetch_all(pool)
+        .await?;
+        let done: Vec<(i64, Option<i64>)> =
+            sqlx::query_as("select id, done_column_id from boards").fetch_all(pool).await?;
+        Ok(Self::load(members, done))
+    }
+
     /// From (board, user, username, role) rows and (board, done column) rows.
     pub fn load(members: Vec<(i64, i64, String, String)>, done: Vec<(i64, Option<i64>)>) -> Self {
         let mut map: HashMap<BoardId, (Vec<MemberEntry>, BoardCtx)> = HashMap::new();

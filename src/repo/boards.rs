@@ -227,8 +227,8 @@ pub async fn update_column(
     Ok(after)
 }
 
-/// Deletes a column and its cards (each card's deletion is an event of its own).
-pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<()> {
+/// Deletes a column and its cards (each card's deletion is an event of its own); returns the column.
+pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     let col = column(w.conn(), id).await?;
     require_member(w.conn(), col.board_id, actor).await?;
@@ -248,7 +248,7 @@ pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<()> {
         w.record(Action::Update, Some(&before), Some(&after)).await?;
     }
     w.commit().await?;
-    Ok(())
+    Ok(col)
 }
 
 /// Turns a one-step move into a move next to a neighbour; `None` when already at that end.
