@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::{
     hub::{ConnInfo, Kind, Pattern, Signal},
-    socket::{self, Io, Protocol, RateLimit, ReplayGap},
+    socket::{self, Io, Protocol, RateLimit},
     views::{View, ViewParams},
 };
 use crate::{app::AppState, auth::SocketAuth, domain::*, error::Error, events::Event, render, repo};
@@ -553,11 +553,5 @@ impl Protocol for JsonProtocol {
             }
         }
         GO
-    }
-}
-
-impl From<ReplayGap> for &'static str {
-    fn from(g: ReplayGap) -> Self {
-        g.as_str()
     }
 }
