@@ -168,7 +168,9 @@ async fn login_page(State(state): State<AppState>) -> maud::Markup {
 
 fn auth_form(state: &AppState, action: &str, username: &str, error: Option<&str>) -> maud::Markup {
     let ctx = state.ctx(None);
-    liveboard_templates::auth_page(&ctx, &liveboard_templates::AuthForm { action, username, error })
+    // Only a server that seeded the demo shows its accounts (`make dev`).
+    let demo = if state.config.seed_demo { crate::seed::DEMO_USERS } else { &[] };
+    liveboard_templates::auth_page(&ctx, &liveboard_templates::AuthForm { action, username, error, demo })
 }
 
 fn form_error(state: &AppState, action: &str, username: &str, e: &Error) -> Response {

@@ -549,3 +549,13 @@ async fn a_created_card_is_returned_exactly_as_it_is_stored() {
     assert_eq!(created, stored);
     assert_eq!(stored["assignee"], "bob", "the stored name, whatever the case typed");
 }
+
+#[tokio::test]
+async fn only_a_server_that_seeded_the_demo_shows_its_accounts_on_the_login_page() {
+    let dev = spawn_app_with(|c| c.seed_demo = true).await;
+    let page = dev.anonymous().get("/login").await.text().await.unwrap();
+    assert!(page.contains("alice-password"), "make dev shows how to sign in");
+    let prod = spawn_app().await;
+    let page = prod.anonymous().get("/login").await.text().await.unwrap();
+    assert!(!page.contains("Demo accounts"));
+}

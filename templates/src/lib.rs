@@ -121,6 +121,8 @@ pub struct AuthForm<'a> {
     pub action: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// Demo accounts (user, password) to show on the login page of a development server.
+    pub demo: &'a [(&'a str, &'a str)],
 }
 
 pub fn auth_page(ctx: &Ctx, form: &AuthForm) -> Markup {
@@ -143,6 +145,15 @@ pub fn auth_page(ctx: &Ctx, form: &AuthForm) -> Markup {
                     button type="submit" { (title) }
                 }
                 p { a href=(other) { (other_label) } }
+                @if !form.demo.is_empty() && form.action == "/login" {
+                    p.notice.demo {
+                        "Demo accounts: "
+                        @for (i, (user, password)) in form.demo.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            code { (user) } " / " code { (password) }
+                        }
+                    }
+                }
             }
         },
     )
