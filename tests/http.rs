@@ -559,3 +559,20 @@ async fn only_a_server_that_seeded_the_demo_shows_its_accounts_on_the_login_page
     let page = prod.anonymous().get("/login").await.text().await.unwrap();
     assert!(!page.contains("Demo accounts"));
 }
+
+#[tokio::test]
+async fn a_card_needs_a_column_of_its_own_board() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, cols) = alice.board("B").await;
+    let (s, body) =
+        alice.post_json(&format!("/api/boards/{board}/cards"), json!({"title": "t", "column_id": 999_999})).await;
+    assert_eq!((s, body["error"]["field"].as_str()), (400, Some("column_id")), "{body}");
+    for c in cols {
+        assert_eq!(alice.delete(&format!("/api/columns/{c}")).await, 204);
+    }
+    let (s, body) = alice.post_json(&format!("/api/boards/{board}/cards"), json!({"title": "t"})).await;
+    assert_eq!(s, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("no columns"), "{body}");
+    assert_eq!(alice.post_json("/api/boards/999999/cards", json!({"title": "t"})).await.0, 404);
+}

@@ -102,23 +102,66 @@ async fn rank_in(
     rank_for(&siblings, place)
 }
 
+/// Where a new card goes, checked in one statement: every statement is a round trip to SQLite's
+/// worker thread inside the write lock, so the checks a create needs are read together.
+struct CreateTarget {
+    column_id: ColumnId,
+    /// For `First` / `Last`: the card at that end of the column (or none), which is all a rank needs.
+    edge: Option<Vec<(i64, String)>>,
+}
+
+async fn create_target(
+    conn: &mut SqliteConnection,
+    board: BoardId,
+    actor: UserId,
+    column: Option<ColumnId>,
+    place: Place,
+) -> Result<CreateTarget> {
+    type Row = (bool, Option<String>, Option<BoardId>, Option<ColumnId>, Option<i64>, Option<String>);
+    // Only the sort direction is formatted into the SQL, never input.
+    let edge_order = if place == Place::First { "asc" } else { "desc" };
+    let sql = format!(
+        r#"with target as (
+               select coalesce(?3, (select id from columns where board_id = ?1 order by rank, id limit 1)) as id
+           )
+           select exists(select 1 from boards where id = ?1),
+                  (select role from board_members where board_id = ?1 and user_id = ?2),
+                  (select board_id from columns where id = ?3),
+                  (select id from target),
+                  (select c.id from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
+                  (select c.rank from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1)"#
+    );
+    let (board_exists, role, column_board, column_id, edge_id, edge_rank): Row =
+        sqlx::query_as(&sql).bind(board).bind(actor).bind(column).fetch_one(conn).await?;
+    if !board_exists {
+        return Err(Error::NotFound);
+    }
+    if role.is_none() {
+        return Err(Error::Forbidden("you are not a member of this board"));
+    }
+    match (column, column_board) {
+        (Some(_), None) => return Err(Error::invalid("column_id", "No such column")),
+        (Some(_), Some(b)) if b != board => return Err(Error::invalid("column_id", "That column is on another board")),
+        _ => {}
+    }
+    let column_id = column_id.ok_or(Error::invalid("column_id", "This board has no columns"))?;
+    let edge = matches!(place, Place::First | Place::Last).then(|| edge_id.zip(edge_rank).into_iter().collect());
+    Ok(CreateTarget { column_id, edge })
+}
+
 /// Creates a card on `board`.
 pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Card> {
     let mut w = db.write(Some(actor)).await?;
-    require_member(w.conn(), board, actor).await?;
-    let column_id = match new.column_id {
-        Some(id) => column_on_board(w.conn(), board, id).await?.id,
-        None => sqlx::query_scalar("select id from columns where board_id = ? order by rank, id limit 1")
-            .bind(board)
-            .fetch_optional(w.conn())
-            .await?
-            .ok_or(Error::invalid("column_id", "This board has no columns"))?,
-    };
+    let target = create_target(w.conn(), board, actor, new.column_id, new.place).await?;
+    let column_id = target.column_id;
     let assignee = match &new.assignee {
         Some(name) if !name.trim().is_empty() => Some(assignee(w.conn(), board, name).await?),
         _ => None,
     };
-    let rank = rank_in(w.conn(), column_id, None, new.place).await?;
+    let rank = match target.edge {
+        Some(edge) => rank_for(&edge, new.place)?,
+        None => rank_in(w.conn(), column_id, None, new.place).await?,
+    };
     let t = now();
     let labels = new.labels.into_vec();
     let id: CardId = sqlx::query_scalar(
