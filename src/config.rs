@@ -1,6 +1,6 @@
 //! Configuration: the one place every setting is read, each from the environment with a documented default.
 //!
-//! The README's configuration table mirrors [`Config::KEYS`]; keep them in step.
+//! The README's configuration table documents every key; a test below keeps them in step.
 
 use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
@@ -69,28 +69,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Every environment key with its default, as documented in the README.
-    pub const KEYS: &[(&str, &str)] = &[
-        ("HOST", "127.0.0.1"),
-        ("PORT", "3000"),
-        ("DATABASE_URL", "sqlite://data/liveboard.db"),
-        ("SECURE_COOKIES", "false"),
-        ("SESSION_TTL_SECS", "1209600"),
-        ("ALLOWED_ORIGINS", "(own origin only)"),
-        ("SEED_DEMO", "false"),
-        ("EVENTS_KEEP", "100000"),
-        ("EVENTS_MAX_AGE_SECS", "604800"),
-        ("WS_PING_SECS", "30"),
-        ("WS_TIMEOUT_SECS", "75"),
-        ("WS_MAX_MESSAGE_BYTES", "65536"),
-        ("WS_QUEUE", "256"),
-        ("WS_MAX_PER_USER", "64"),
-        ("WS_MAX_TOTAL", "100000"),
-        ("PRESENCE_GRACE_MS", "4000"),
-        ("EDITING_TTL_MS", "30000"),
-        ("TYPING_TTL_MS", "4000"),
-    ];
-
     /// Reads the environment over the defaults; a malformed value is an error, never silently ignored.
     pub fn from_env() -> anyhow::Result<Self> {
         let d = Self::default();
@@ -140,5 +118,26 @@ where
     match std::env::var(key) {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}")),
         _ => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_key_read_from_the_environment_is_documented_in_the_readme() {
+        let readme = include_str!("../README.md");
+        let code = include_str!("config.rs");
+        let code = &code[..code.find("#[cfg(test)]").unwrap()];
+        // Every `env("KEY"` and `var("KEY"` call in the code above.
+        let keys: Vec<&str> = code
+            .split("env(\"")
+            .chain(code.split("var(\"").skip(1))
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(keys.len() >= 18, "found only {keys:?}");
+        for key in keys {
+            assert!(readme.contains(&format!("| `{key}` |")), "README's configuration table misses {key}");
+        }
     }
 }

@@ -266,8 +266,7 @@ impl<'a> JsonViewEvents<'a> {
 
 /// The presence bar, as a live frame.
 pub fn presence_frame(users: &[String], metrics: &Metrics) -> Utf8Bytes {
-    let list: Vec<t::PresentUser> = users.iter().map(|u| t::PresentUser { username: u, tabs: 1 }).collect();
-    bytes(t::stream("replace", dom::PRESENCE, None, None, 0, Some(t::presence(&list))), metrics)
+    bytes(t::stream("replace", dom::PRESENCE, None, None, 0, Some(t::presence(users))), metrics)
 }
 
 /// "Alice is editing" / "Bob is typing…" on one card, as a live frame.

@@ -508,16 +508,11 @@ pub fn editor_page(ctx: &Ctx, e: &EditorView) -> Markup {
     page(ctx, e.card.title, editor(e))
 }
 
-/// A user currently on a board, for the presence bar.
-pub struct PresentUser<'a> {
-    pub username: &'a str,
-    pub tabs: usize,
-}
-
-pub fn presence(users: &[PresentUser]) -> Markup {
+/// The presence bar: the users on a board now, each once however many tabs they have open.
+pub fn presence(users: &[String]) -> Markup {
     html! {
         div.presence id=(dom::PRESENCE) aria-label="On this board now" {
-            @for u in users { span.present data-present=(u.username) { (avatar(u.username)) } }
+            @for u in users { span.present data-present=(u) { (avatar(u)) } }
         }
     }
 }
