@@ -12,7 +12,6 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     auth::CurrentUser,
     domain::*,
     error::{Error, Json, Result},
@@ -21,6 +20,7 @@ use crate::{
         boards::Place,
         cards::{CardPatch, NewCard},
     },
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

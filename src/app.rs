@@ -1,4 +1,4 @@
-//! Building the app: state, routes and middleware, bound to a listener. `main` and the tests both
+//! Building the app: routes and middleware around the state, bound to a listener. `main` and the tests both
 //! start the app through [`Application::build`], so tests run the real thing on port 0.
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -6,7 +6,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use axum::serve::ListenerExt;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRef, State},
+    extract::{DefaultBodyLimit, State},
     http::{HeaderValue, StatusCode, header},
     middleware,
     response::IntoResponse,
@@ -18,41 +18,12 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    api, assets, auth,
-    config::Config,
-    db::Db,
-    events::{self, EventBus},
-    metrics::Metrics,
-    realtime::{self, hub::Hub},
-    web,
+    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, realtime, repo::events,
+    state::AppState, web,
 };
 
 /// Largest request body accepted (forms and JSON).
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// Cheap-to-clone handles every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub hub: Hub,
-    pub metrics: Arc<Metrics>,
-    pub assets_version: Arc<str>,
-    pub login_throttle: Arc<auth::LoginThrottle>,
-}
-
-impl AppState {
-    /// What the page layout needs.
-    pub fn ctx<'a>(&'a self, user: Option<&'a str>) -> liveboard_templates::Ctx<'a> {
-        liveboard_templates::Ctx { user, assets_version: &self.assets_version }
-    }
-}
-
-impl FromRef<AppState> for Db {
-    fn from_ref(s: &AppState) -> Self {
-        s.db.clone()
-    }
-}
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
@@ -87,7 +58,7 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new());
         let epoch = events::stream_info(&db.read).await?.epoch;
-        let hub = Hub::start(&bus, db.read.clone(), epoch, metrics.clone(), config.clone()).await?;
+        let hub = Hub::start(&bus, db.read.clone(), epoch, metrics.clone(), &config).await?;
         let state = AppState {
             config: config.clone(),
             db,

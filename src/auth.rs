@@ -17,10 +17,10 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::{
-    app::AppState,
     domain::{Password, User, Username},
     error::{Error, Form, PageError, Result},
     repo,
+    state::AppState,
 };
 
 const USER_KEY: &str = "user";

@@ -87,15 +87,38 @@ pub struct Card {
     pub updated_at: OffsetDateTime,
 }
 
-/// A user's membership of a board.
+/// A user's role on a board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Member,
+}
+
+/// A user's membership of a board: the record members events carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Member {
     pub board_id: BoardId,
     pub user_id: UserId,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     #[serde(with = "time::serde::rfc3339")]
     pub added_at: OffsetDateTime,
+}
+
+/// A board member as authorization and the member list need them: who, and whether they own the board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoardMember {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+}
+
+impl From<&Member> for BoardMember {
+    fn from(m: &Member) -> Self {
+        Self { id: m.user_id, username: m.username.clone(), role: m.role }
+    }
 }
 
 /// A comment on a card.

@@ -13,18 +13,18 @@ use maud::Markup;
 use serde::Deserialize;
 
 use crate::{
-    app::AppState,
     auth::CurrentUser,
     domain::*,
     error::{Error, Form, PageError},
-    realtime::views::PageFilter,
     render,
     repo::{
         self,
         boards::Place,
         cards::{CardPatch, NewCard},
     },
+    state::AppState,
     tokens,
+    views::PageFilter,
 };
 
 type PageResult<T = Response> = Result<T, PageError>;
@@ -121,8 +121,8 @@ async fn board_with(
     let view = filter
         .view(user.id, |name| snap.members.iter().find(|m| m.username.eq_ignore_ascii_case(name)).map(|m| m.user_id))?;
     let query = filter.query();
-    let ctx = crate::realtime::views::BoardCtx { done_column: snap.board.done_column_id };
-    let mut page = render::board_page(&snap, &view, filter, &query, &state.hub.shared.epoch, error, ctx);
+    let ctx = crate::views::BoardCtx { done_column: snap.board.done_column_id };
+    let mut page = render::board_page(&snap, &view, filter, &query, state.hub.epoch(), error, ctx);
     page.draft = draft;
     Ok(t::board_page(&state.ctx(Some(&user.username)), &page))
 }
@@ -226,14 +226,14 @@ async fn render_editor(
     card: &Card,
     draft: &EditDraft<'_>,
     error: Option<&str>,
-    conflict: Option<Vec<t::ChangeView<'_>>>,
+    conflict: Option<Vec<t::ChangeProps<'_>>>,
     headers: &HeaderMap,
     status: StatusCode,
 ) -> PageResult {
     let snap = repo::boards::snapshot(&state.db.read, card.board_id, user.id).await?;
     let comments = repo::comments::for_card(&state.db.read, user.id, card.id).await?;
-    let view = t::EditorView {
-        card: render::card_view(card),
+    let view = t::EditorProps {
+        card: render::card_props(card),
         title: draft.title,
         description: draft.description,
         assignee: draft.assignee,
@@ -245,7 +245,7 @@ async fn render_editor(
         conflict,
         comments: comments
             .iter()
-            .map(|c| t::CommentView { id: c.id.0, author: &c.author, body: &c.body, mine: c.author_id == user.id })
+            .map(|c| t::CommentProps { id: c.id.0, author: &c.author, body: &c.body, mine: c.author_id == user.id })
             .collect(),
     };
     let markup =
@@ -308,7 +308,7 @@ async fn save_card(
             changes.iter().flat_map(|(e, who)| describe(e, who)).collect();
         let views = diffs
             .iter()
-            .map(|(who, field, from, to)| t::ChangeView { who, field, from: from.clone(), to: to.clone() })
+            .map(|(who, field, from, to)| t::ChangeProps { who, field, from: from.clone(), to: to.clone() })
             .collect();
         // Saving again applies the user's text on top of the newest version.
         let draft = EditDraft { version: card.version, ..draft };
@@ -327,9 +327,9 @@ fn describe(e: &crate::events::Event, who: &Option<String>) -> Vec<(String, &'st
             out.push((who.clone(), field, from, to));
         }
     };
-    diff("the title", b.title, a.title);
-    diff("the description", b.description, a.description);
-    diff("the assignee", b.assignee.unwrap_or_default(), a.assignee.unwrap_or_default());
+    diff("the title", b.title.clone(), a.title.clone());
+    diff("the description", b.description.clone(), a.description.clone());
+    diff("the assignee", b.assignee.clone().unwrap_or_default(), a.assignee.clone().unwrap_or_default());
     diff("the labels", b.labels.join(", "), a.labels.join(", "));
     if b.column_id != a.column_id {
         diff("the column", "another column".into(), "a new column".into());
@@ -525,9 +525,9 @@ async fn settings_page(
     error: Option<&str>,
 ) -> PageResult<Markup> {
     let list = tokens::list(&state.db.read, user.id).await?;
-    let views: Vec<t::TokenView> = list
+    let views: Vec<t::TokenProps> = list
         .iter()
-        .map(|t| t::TokenView {
+        .map(|t| t::TokenProps {
             id: t.id,
             name: &t.name,
             created_at: &t.created_at,

@@ -32,7 +32,7 @@ async fn a_client_that_connects_is_greeted_and_listed_for_admins() {
     let keys: Vec<&str> = hello.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 4, "{hello}");
     assert!(hello["seq"].as_i64().is_some_and(|s| s <= app.seq()), "{hello}");
-    assert_eq!(hello["epoch"].as_str(), Some(app.state.hub.shared.epoch.as_str()));
+    assert_eq!(hello["epoch"].as_str(), Some(app.state.hub.epoch()));
     let (status, list) = root.get_json("/api/connections").await;
     assert_eq!(status, 200, "{list}");
     let mine = list["connections"]
@@ -572,14 +572,14 @@ async fn a_since_older_than_retention_gets_resync_required() {
     for i in 0..3 {
         alice.card(board, json!({"title": format!("missed {i}")})).await;
     }
-    liveboard::events::prune(&app.state.db, 1, Duration::from_secs(3600)).await.unwrap();
+    liveboard::repo::events::prune(&app.state.db, 1, Duration::from_secs(3600)).await.unwrap();
 
     let (mut ws, _) = realtime(&alice, &format!("?since={since}")).await;
     subscribe(&mut ws, "cards.*").await;
 
     let got = next_json(&mut ws).await;
     assert_eq!((got["type"].as_str(), got["reason"].as_str()), (Some("resync_required"), Some("too_old")), "{got}");
-    assert_eq!(got["epoch"].as_str(), Some(app.state.hub.shared.epoch.as_str()));
+    assert_eq!(got["epoch"].as_str(), Some(app.state.hub.epoch()));
     let live = alice.card(board, json!({"title": "live"})).await;
     assert_eq!(next_json(&mut ws).await["record"]["id"], live["id"]);
 }
@@ -766,4 +766,31 @@ async fn shutting_down_closes_every_socket_with_1012_so_clients_reconnect() {
 
     assert_eq!(close_code(&mut ws).await, Some(1012));
     tokio::time::timeout(WAIT, server).await.expect("the server stops").unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn an_announcement_reaches_signed_in_sockets_but_not_anonymous_ones() {
+    let app = spawn_app().await;
+    let root = app.admin("root").await;
+    let bob = app.signup("bob").await;
+    let (mut bob_ws, _) = realtime(&bob, "").await;
+    let (mut anon_ws, hello) = realtime(&app.anonymous(), "").await;
+    let anon_id = hello["connection_id"].as_str().unwrap().to_owned();
+
+    assert_eq!(root.form("/admin/announce", &[("message", "Deploy at six")]).await.status(), 303);
+    let (msg, _) = until_json(&mut bob_ws, |v| v["type"] == "custom_event").await;
+    assert_eq!(msg["data"]["announcement"], "Deploy at six");
+    let before = app.hub_barrier(&mut anon_ws, &anon_id).await;
+    assert!(before.is_empty(), "an anonymous socket got {before:?}");
+}
+
+#[tokio::test]
+async fn a_flood_of_acks_is_rate_limited_like_other_client_messages() {
+    let app = spawn_app().await;
+    let bob = app.signup("bob").await;
+    let (mut ws, _) = realtime(&bob, "").await;
+    for _ in 0..100 {
+        send(&mut ws, json!({"type": "ack", "seq": 0})).await;
+    }
+    assert_eq!(next_error_code(&mut ws).await, "RATE_LIMITED");
 }

@@ -10,14 +10,18 @@ use axum::{
     http::HeaderMap,
 };
 use futures_util::SinkExt;
-use serde_json::json;
 
-use super::hub::{Control, Frame, Hub, Out, Registration};
 use crate::{
-    app::AppState,
     auth,
     error::Error,
-    events::{self, Event},
+    events::Event,
+    hub::{
+        Hub, Registration,
+        queue::{Control, Frame, Out},
+    },
+    protocol::ServerMsg,
+    repo,
+    state::AppState,
 };
 
 /// Sets the message limits and small per-connection buffers (memory matters at 10k+ sockets).
@@ -86,15 +90,15 @@ impl Io {
         self.ws.send(Message::Text(text.into())).await.is_ok()
     }
 
-    /// Sends a JSON value.
-    pub async fn send_json(&mut self, v: serde_json::Value) -> bool {
-        self.send(v.to_string()).await
+    /// Sends one protocol message now.
+    pub async fn send_msg(&mut self, msg: ServerMsg<'_>) -> bool {
+        self.send(msg.text()).await
     }
 
     /// A protocol error; the connection stays open.
     pub async fn error(&mut self, code: &str, message: impl AsRef<str>) -> bool {
         self.state.metrics.protocol_errors.inc();
-        self.send_json(json!({"type": "error", "code": code, "message": message.as_ref()})).await
+        self.send_msg(ServerMsg::error(code, message.as_ref())).await
     }
 
     pub async fn close(&mut self, code: u16, reason: &str) {
@@ -241,7 +245,7 @@ pub async fn replay_range(
     upto: i64,
     max: i64,
 ) -> Result<Vec<Arc<Event>>, ReplayGap> {
-    if epoch.is_some_and(|e| e != state.hub.shared.epoch) {
+    if epoch.is_some_and(|e| e != state.hub.epoch()) {
         return Err(ReplayGap::EpochChanged);
     }
     if since > upto {
@@ -250,9 +254,9 @@ pub async fn replay_range(
     if upto - since > max {
         return Err(ReplayGap::TooMany);
     }
-    let info = events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
+    let info = repo::events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
     if since < info.pruned_through {
         return Err(ReplayGap::TooOld);
     }
-    events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
+    repo::events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
 }

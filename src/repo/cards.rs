@@ -12,7 +12,8 @@ use crate::{
     db::Db,
     domain::*,
     error::{Error, Result},
-    events::{Action, Event, load_range},
+    events::{Action, Event},
+    repo::events::load_range,
 };
 
 /// A card to create, already parsed.

@@ -1,4 +1,4 @@
-//! Views: plain view structs in, `Markup` out. The same functions render the full page and the live
+//! Templates: plain props structs in, `Markup` out. The same functions render the full page and the live
 //! fragments pushed over the board's WebSocket, and every DOM id comes from [`dom`].
 //!
 //! This crate knows nothing of SQL, sessions or app state; it depends on maud alone.
@@ -186,7 +186,7 @@ pub fn boards_page(ctx: &Ctx, boards: &[BoardItem], name: &str, error: Option<&s
 }
 
 /// A card as every view shows it. Viewer-independent, so one render serves every connection.
-pub struct CardView<'a> {
+pub struct CardProps<'a> {
     pub id: i64,
     pub board_id: i64,
     pub column_id: i64,
@@ -205,7 +205,7 @@ pub struct ColumnChoice<'a> {
 }
 
 /// One card, the same for every viewer (so one render serves every connection showing it).
-pub fn card(c: &CardView) -> Markup {
+pub fn card(c: &CardProps) -> Markup {
     html! {
         li.card id=(dom::card(c.id)) data-id=(c.id) data-rank=(c.rank) data-column=(c.column_id) data-version=(c.version) {
             a.card-title href={"/cards/" (c.id)} data-edit=(c.id) { (c.title) }
@@ -222,7 +222,7 @@ pub fn card(c: &CardView) -> Markup {
 }
 
 /// A column's header: name, count, and its controls.
-pub struct ColumnView<'a> {
+pub struct ColumnProps<'a> {
     pub id: i64,
     pub board_id: i64,
     pub name: &'a str,
@@ -230,7 +230,7 @@ pub struct ColumnView<'a> {
     pub is_done: bool,
 }
 
-pub fn column_head(c: &ColumnView, count: usize) -> Markup {
+pub fn column_head(c: &ColumnProps, count: usize) -> Markup {
     html! {
         header.column-head id=(dom::column_head(c.id)) {
             h2 { span.column-name { (c.name) } " " span.count data-count { (count) } @if c.is_done { " " span.done-tag { "done" } } }
@@ -253,7 +253,7 @@ pub fn column_head(c: &ColumnView, count: usize) -> Markup {
 }
 
 /// A whole column with its (already filtered) cards.
-pub fn column(c: &ColumnView, cards: &[CardView], draft: Option<&str>) -> Markup {
+pub fn column(c: &ColumnProps, cards: &[CardProps], draft: Option<&str>) -> Markup {
     html! {
         section.column id=(dom::column(c.id)) data-id=(c.id) data-rank=(c.rank) {
             (column_head(c, cards.len()))
@@ -270,12 +270,12 @@ pub fn column(c: &ColumnView, cards: &[CardView], draft: Option<&str>) -> Markup
 }
 
 /// A board member, for the member list and the filters.
-pub struct MemberView<'a> {
+pub struct MemberProps<'a> {
     pub username: &'a str,
     pub is_owner: bool,
 }
 
-pub fn members(board_id: i64, members: &[MemberView]) -> Markup {
+pub fn members(board_id: i64, members: &[MemberProps]) -> Markup {
     html! {
         div.members id=(dom::MEMBERS) {
             h2 { "Members" }
@@ -300,7 +300,7 @@ pub fn members(board_id: i64, members: &[MemberView]) -> Markup {
 }
 
 /// The board's filter as the page URL carries it.
-pub struct FilterView<'a> {
+pub struct FilterProps<'a> {
     pub hide_done: bool,
     /// "", "me", "none" or a username.
     pub assignee: &'a str,
@@ -316,9 +316,9 @@ pub struct BoardPage<'a> {
     pub name: &'a str,
     pub seq: i64,
     pub epoch: &'a str,
-    pub columns: Vec<(ColumnView<'a>, Vec<CardView<'a>>)>,
-    pub members: Vec<MemberView<'a>>,
-    pub filter: FilterView<'a>,
+    pub columns: Vec<(ColumnProps<'a>, Vec<CardProps<'a>>)>,
+    pub members: Vec<MemberProps<'a>>,
+    pub filter: FilterProps<'a>,
     pub error: Option<&'a str>,
     /// A card title the user typed that was refused: (column id, text), kept in its form.
     pub draft: Option<(i64, &'a str)>,
@@ -392,14 +392,14 @@ pub fn board(b: &BoardPage, me: &str) -> Markup {
 }
 
 /// A comment under a card.
-pub struct CommentView<'a> {
+pub struct CommentProps<'a> {
     pub id: i64,
     pub author: &'a str,
     pub body: &'a str,
     pub mine: bool,
 }
 
-pub fn comment(c: &CommentView) -> Markup {
+pub fn comment(c: &CommentProps) -> Markup {
     html! {
         li.comment id=(dom::comment(c.id)) data-author=(c.author) {
             (avatar(c.author)) " " strong { (c.author) } " " span.comment-body { (c.body) }
@@ -413,7 +413,7 @@ pub fn comment(c: &CommentView) -> Markup {
 }
 
 /// A change someone else made while this user was editing.
-pub struct ChangeView<'a> {
+pub struct ChangeProps<'a> {
     pub who: &'a str,
     pub field: &'a str,
     pub from: String,
@@ -421,8 +421,8 @@ pub struct ChangeView<'a> {
 }
 
 /// The card editor: its form keeps what the user typed, even when the save was refused.
-pub struct EditorView<'a> {
-    pub card: CardView<'a>,
+pub struct EditorProps<'a> {
+    pub card: CardProps<'a>,
     /// Field values as the user typed them (or as stored when the editor opens).
     pub title: &'a str,
     pub description: &'a str,
@@ -435,11 +435,11 @@ pub struct EditorView<'a> {
     pub columns: Vec<ColumnChoice<'a>>,
     pub error: Option<&'a str>,
     /// Set when someone saved in between: what they changed.
-    pub conflict: Option<Vec<ChangeView<'a>>>,
-    pub comments: Vec<CommentView<'a>>,
+    pub conflict: Option<Vec<ChangeProps<'a>>>,
+    pub comments: Vec<CommentProps<'a>>,
 }
 
-pub fn editor(e: &EditorView) -> Markup {
+pub fn editor(e: &EditorProps) -> Markup {
     let id = e.card.id;
     html! {
         div.editor id={"editor-" (id)} data-card=(id) data-board=(e.card.board_id) {
@@ -504,7 +504,7 @@ pub fn editor(e: &EditorView) -> Markup {
     }
 }
 
-pub fn editor_page(ctx: &Ctx, e: &EditorView) -> Markup {
+pub fn editor_page(ctx: &Ctx, e: &EditorProps) -> Markup {
     page(ctx, e.card.title, editor(e))
 }
 
@@ -526,14 +526,14 @@ pub fn card_activity(editing: &[&str], typing: &[&str]) -> Markup {
 }
 
 /// The settings page: personal API tokens.
-pub struct TokenView<'a> {
+pub struct TokenProps<'a> {
     pub id: i64,
     pub name: &'a str,
     pub created_at: &'a str,
     pub last_used_at: Option<&'a str>,
 }
 
-pub fn settings_page(ctx: &Ctx, tokens: &[TokenView], new_token: Option<&str>, error: Option<&str>) -> Markup {
+pub fn settings_page(ctx: &Ctx, tokens: &[TokenProps], new_token: Option<&str>, error: Option<&str>) -> Markup {
     page(
         ctx,
         "Settings",

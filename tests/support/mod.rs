@@ -305,22 +305,22 @@ fn rand_ts() -> i64 {
 
 impl TestApp {
     /// The open connections as the hub lists them.
-    pub async fn connections(&self) -> Vec<liveboard::realtime::hub::ConnectionListing> {
+    pub async fn connections(&self) -> Vec<liveboard::hub::ConnectionListing> {
         self.state.hub.connections().await
     }
 
     /// One connection's listing, if it is open.
-    pub async fn listing(&self, connection_id: &str) -> Option<liveboard::realtime::hub::ConnectionListing> {
+    pub async fn listing(&self, connection_id: &str) -> Option<liveboard::hub::ConnectionListing> {
         self.connections().await.into_iter().find(|c| c.id == connection_id)
     }
 
     /// Waits until the hub has routed every published event (its frames are queued to the sockets).
     pub async fn settled(&self) {
-        let hub = self.state.hub.shared.clone();
+        let hub = self.state.hub.clone();
         let latest = self.seq();
         eventually("the hub routed every event", || {
             let hub = hub.clone();
-            async move { hub.dispatched.load(std::sync::atomic::Ordering::Acquire) >= latest }
+            async move { hub.dispatched() >= latest }
         })
         .await;
     }
