@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::{Query, State, WebSocketUpgrade, ws::Utf8Bytes},
+    extract::{State, WebSocketUpgrade, ws::Utf8Bytes},
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
@@ -24,7 +24,14 @@ use super::{
     socket::{self, Io, Protocol, RateLimit},
     views::{View, ViewParams},
 };
-use crate::{app::AppState, auth::SocketAuth, domain::*, error::Error, events::Event, render, repo};
+use crate::{
+    app::AppState,
+    auth::SocketAuth,
+    domain::*,
+    error::{Error, Query},
+    events::Event,
+    render, repo,
+};
 
 /// Subscriptions one connection may hold.
 const MAX_SUBSCRIPTIONS: usize = 100;

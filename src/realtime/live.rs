@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use axum::{
     Router,
-    extract::{Path, Query, State, WebSocketUpgrade, ws::Utf8Bytes},
+    extract::{State, WebSocketUpgrade, ws::Utf8Bytes},
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
@@ -20,7 +20,13 @@ use super::{
     socket::{self, Io, Protocol, RateLimit},
     views::{PageFilter, View},
 };
-use crate::{app::AppState, auth::SocketAuth, domain::*, error::Error, render, repo};
+use crate::{
+    app::AppState,
+    auth::SocketAuth,
+    domain::*,
+    error::{Error, Path, Query},
+    render, repo,
+};
 
 /// Longest gap replayed event by event; past it the board is re-rendered instead.
 const MAX_REPLAY: i64 = 1000;
