@@ -3,7 +3,6 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::serve::ListenerExt;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef, State},
@@ -12,7 +11,7 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
@@ -23,6 +22,7 @@ use crate::{
     db::Db,
     events::{self, EventBus},
     metrics::Metrics,
+    net,
     realtime::{self, hub::Hub},
     web,
 };
@@ -56,7 +56,7 @@ impl FromRef<AppState> for Db {
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
-    listener: axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>,
+    listener: net::Listener,
     router: Router,
     state: AppState,
 }
@@ -120,8 +120,7 @@ impl Application {
             }))
             .with_state(state.clone());
 
-        // Live frames are small and latency matters: no Nagle delay.
-        let listener = TcpListener::bind(config.addr).await?.tap_io(no_delay as fn(&mut TcpStream));
+        let listener = net::Listener(TcpListener::bind(config.addr).await?);
         Ok(Self { listener, router, state })
     }
 
@@ -156,10 +155,6 @@ impl Application {
         }
         Ok(())
     }
-}
-
-fn no_delay(tcp: &mut TcpStream) {
-    let _ = tcp.set_nodelay(true);
 }
 
 /// A state-changing request runs in its own task, so a client that goes away mid-request cannot

@@ -24,6 +24,8 @@ pub mod error;
 pub mod events;
 /// Prometheus metrics.
 pub mod metrics;
+/// The TCP listener: no Nagle delay, and a lingering close so the last bytes written arrive.
+pub mod net;
 /// The realtime hub and the two wire protocols.
 pub mod realtime;
 /// Domain records into views; live fragments.

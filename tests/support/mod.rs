@@ -340,13 +340,25 @@ impl User {
     /// Opens a WebSocket whose TCP receive buffer is tiny, so a client that stops reading pushes back
     /// on the server after a few kilobytes (a slow reader on a bad network).
     pub async fn ws_small_buffer(&self, path: &str) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        self.ws_on(socket, path).await
+    }
+
+    /// Opens a WebSocket whose TCP send buffer is small, so a large message is still being sent
+    /// (not sitting in kernel buffers) when the server answers it.
+    pub async fn ws_small_send_buffer(&self, path: &str) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_send_buffer_size(16 * 1024).unwrap();
+        self.ws_on(socket, path).await
+    }
+
+    async fn ws_on(&self, socket: tokio::net::TcpSocket, path: &str) -> Ws {
         let url = format!("{}{path}", self.base.replacen("http", "ws", 1));
         let mut req = url.into_client_request().unwrap();
         if let Some(c) = self.cookie() {
             req.headers_mut().insert("cookie", c.parse().unwrap());
         }
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
         let addr = self.base.trim_start_matches("http://").parse().unwrap();
         let stream = socket.connect(addr).await.unwrap();
         let (ws, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)).await.unwrap();
@@ -649,3 +661,4 @@ pub async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut c
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
