@@ -579,6 +579,9 @@ async fn a_card_needs_a_column_of_its_own_board() {
 
 // ---- every error in the documented shape ----
 
+/// Method, path, (content type, body), and the status and error code the answer must have.
+type RefusedRequest<'a> = (&'a str, String, Option<(&'a str, &'a str)>, u16, &'a str);
+
 #[tokio::test]
 async fn every_refused_api_request_answers_the_documented_json_error() {
     let app = spawn_app().await;
@@ -589,8 +592,7 @@ async fn every_refused_api_request_answers_the_documented_json_error() {
     let huge = json!({"title": "t", "description": "x".repeat(200_000)}).to_string();
     const JSON: &str = "application/json";
 
-    // method, path, (content type, body), expected status and code
-    let cases: Vec<(&str, String, Option<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<RefusedRequest> = vec![
         // path and query extractors
         ("GET", "/api/boards/abc".into(), None, 400, "BAD_REQUEST"),
         ("DELETE", "/api/boards/x/members/bob".into(), None, 400, "BAD_REQUEST"),
