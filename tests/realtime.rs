@@ -441,6 +441,26 @@ async fn an_oversized_message_gets_close_1009_every_time() {
     }
 }
 
+#[tokio::test]
+async fn malformed_frames_get_the_close_code_rfc_6455_asks_for() {
+    let app = spawn_app().await;
+    // first byte (FIN, RSV1-3, opcode), payload, expected close code
+    let cases: [(&str, u8, &[u8], u16); 6] = [
+        ("invalid UTF-8 in a text frame", 0x81, &[b'{', 0xc3, 0x28, b'}'], 1007),
+        ("a reserved data opcode", 0x83, b"{}", 1002),
+        ("RSV1 without an extension", 0xc1, b"{}", 1002),
+        ("a continuation with nothing to continue", 0x80, b"{}", 1002),
+        ("a close code not allowed on the wire (1005)", 0x88, &[0x03, 0xed], 1002),
+        ("a well-formed close (1000), answered in kind", 0x88, &[0x03, 0xe8], 1000),
+    ];
+
+    for (what, head, payload, want) in cases {
+        let mut raw = RawWs::connect(&app, "/realtime/subscribe").await;
+        raw.send_frame(head, payload).await;
+        assert_eq!(raw.close_code().await, Some(want), "{what}");
+    }
+}
+
 // ---- delivery under churn ----
 
 #[tokio::test]
