@@ -3,10 +3,10 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
-    routing::{delete, get, post},
+    routing::{any, delete, get, post},
 };
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::{
     auth::CurrentUser,
     domain::*,
-    error::{Error, Json, Result},
+    error::{Error, Json, Path, Query, Result},
     repo::{
         self,
         boards::Place,
@@ -37,6 +37,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/comments/{id}", delete(delete_comment))
         .route("/api/columns/{id}", axum::routing::patch(update_column).delete(delete_column))
         .route("/api/connections", get(connections))
+        // Set on the routes above (so keep it after them): a wrong method answers in our shape, and
+        // axum still adds the `Allow` header of the route.
+        .method_not_allowed_fallback(method_not_allowed)
+        // Unknown paths under /api answer like the API, not like a page. A catch-all route rather than
+        // a `nest` with a fallback: a nested router strips `/api` from the path that `auth` reads.
+        .route("/api", any(no_such_route))
+        .route("/api/{*rest}", any(no_such_route))
+}
+
+async fn no_such_route() -> Error {
+    Error::NotFound
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.

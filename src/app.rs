@@ -3,7 +3,6 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::serve::ListenerExt;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, State},
@@ -12,14 +11,14 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, realtime, repo::events,
-    state::AppState, web,
+    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, net, realtime,
+    repo::events, state::AppState, web,
 };
 
 /// Largest request body accepted (forms and JSON).
@@ -27,7 +26,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
-    listener: axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>,
+    listener: net::Listener,
     router: Router,
     state: AppState,
 }
@@ -91,8 +90,7 @@ impl Application {
             }))
             .with_state(state.clone());
 
-        // Live frames are small and latency matters: no Nagle delay.
-        let listener = TcpListener::bind(config.addr).await?.tap_io(no_delay as fn(&mut TcpStream));
+        let listener = net::Listener(TcpListener::bind(config.addr).await?);
         Ok(Self { listener, router, state })
     }
 
@@ -127,10 +125,6 @@ impl Application {
         }
         Ok(())
     }
-}
-
-fn no_delay(tcp: &mut TcpStream) {
-    let _ = tcp.set_nodelay(true);
 }
 
 /// A state-changing request runs in its own task, so a client that goes away mid-request cannot

@@ -26,6 +26,8 @@ pub mod events;
 pub mod hub;
 /// Prometheus metrics.
 pub mod metrics;
+/// The TCP listener: no Nagle delay, and a lingering close so the last bytes written arrive.
+pub mod net;
 /// Every message of both wire protocols, as typed structs.
 pub mod protocol;
 /// The two WebSocket endpoints (JSON pub/sub, live board fragments) and their socket loop.

@@ -262,3 +262,81 @@ impl ServerMsg<'_> {
         ServerMsg::Error { code, message, board_id: None }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = include_str!("../docs/PROTOCOL.md");
+
+    /// One of each server message. The match makes a new variant fail to compile until it has a sample.
+    fn samples() -> Vec<ServerMsg<'static>> {
+        static DATA: Value = Value::Null;
+        let all = vec![
+            ServerMsg::Connected { connection_id: "c", seq: 1, epoch: "e" },
+            ServerMsg::Subscribed(Subscribed::Pattern { pattern: "cards.*" }),
+            ServerMsg::Unsubscribed(Unsubscribed::Pattern { pattern: "cards.*" }),
+            ServerMsg::RecordEvent {
+                collection: Collection::Cards,
+                action: Action::Delete,
+                record: RecordBody::Id { id: 1 },
+                timestamp: None,
+                seq: 1,
+            },
+            ServerMsg::Event { subscription: "v1", operation: ViewOp::Insert, data: None, seq: 1 },
+            ServerMsg::CustomEvent { collection: None, data: &DATA },
+            ServerMsg::ResyncRequired { seq: 1, epoch: "e", reason: "too_old" },
+            ServerMsg::Pong { timestamp: None },
+            ServerMsg::error("BAD_MESSAGE", "m"),
+            ServerMsg::PresenceState { board_id: BoardId(1), users: &[], editing: vec![], typing: vec![] },
+            ServerMsg::Presence { board_id: BoardId(1), event: PresenceEvent::Join, user: "u", card_id: None },
+        ];
+        for m in &all {
+            match m {
+                ServerMsg::Connected { .. }
+                | ServerMsg::Subscribed(_)
+                | ServerMsg::Unsubscribed(_)
+                | ServerMsg::RecordEvent { .. }
+                | ServerMsg::Event { .. }
+                | ServerMsg::CustomEvent { .. }
+                | ServerMsg::ResyncRequired { .. }
+                | ServerMsg::Pong { .. }
+                | ServerMsg::Error { .. }
+                | ServerMsg::PresenceState { .. }
+                | ServerMsg::Presence { .. } => {}
+            }
+        }
+        all
+    }
+
+    fn type_of(m: &ServerMsg) -> String {
+        serde_json::to_value(m).unwrap()["type"].as_str().unwrap().to_owned()
+    }
+
+    fn is_client_type(t: &str) -> bool {
+        let known = |e: serde_json::Error| !e.to_string().contains("unknown variant");
+        let v = serde_json::json!({ "type": t });
+        serde_json::from_value::<ClientMsg>(v.clone()).map_or_else(known, |_| true)
+            || serde_json::from_value::<BoardClientMsg>(v).map_or_else(known, |_| true)
+    }
+
+    #[test]
+    fn every_server_message_is_documented_in_protocol_md() {
+        for m in samples() {
+            let t = type_of(&m);
+            assert!(DOC.contains(&format!("\"type\":\"{t}\"")), "docs/PROTOCOL.md does not show {t:?}");
+        }
+    }
+
+    #[test]
+    fn every_message_type_protocol_md_shows_is_one_the_code_knows() {
+        let server: Vec<String> = samples().iter().map(type_of).collect();
+        for part in DOC.split("\"type\":\"").skip(1) {
+            let t: String = part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            assert!(
+                server.contains(&t) || is_client_type(&t),
+                "docs/PROTOCOL.md shows {t:?}, which the code does not know"
+            );
+        }
+    }
+}

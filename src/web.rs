@@ -53,6 +53,12 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tokens/{id}/delete", post(revoke_token))
         .route("/admin", get(admin))
         .route("/admin/announce", post(announce))
+        // Any other path gets the HTML 404 page (unknown paths under /api answer JSON, see `api::router`).
+        .fallback(not_found)
+}
+
+async fn not_found() -> PageError {
+    Error::NotFound.into()
 }
 
 fn to_board(id: BoardId) -> Response {

@@ -423,17 +423,42 @@ async fn malformed_json_and_unknown_types_are_bad_messages_and_the_connection_st
 }
 
 #[tokio::test]
-async fn an_oversized_message_closes_the_socket_with_1009() {
+async fn an_oversized_message_gets_close_1009_every_time() {
     let app = spawn_app().await;
     let alice = app.signup("alice").await;
-    let (mut ws, hello) = realtime(&alice, "").await;
+    // 1 MiB against a 64 KiB limit, through a small send buffer: the server stops reading at the
+    // frame header while the client is still sending; the close frame must arrive anyway, not a reset.
+    let huge = json!({"type": "ping", "timestamp": "x".repeat(1024 * 1024)}).to_string();
 
-    let huge = json!({"type": "ping", "timestamp": "x".repeat(70 * 1024)});
-    ws.send(Message::text(huge.to_string())).await.unwrap();
+    for attempt in 1..=20 {
+        let mut ws = alice.ws_small_send_buffer("/realtime/subscribe").await;
+        let hello = next_json(&mut ws).await;
+        ws.send(Message::text(huge.clone())).await.unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
 
-    assert_eq!(close_code(&mut ws).await, Some(1009));
-    let id = conn_id(&hello);
-    eventually("the connection is unlisted", || async { app.listing(&id).await.is_none() }).await;
+        assert_eq!(close_code(&mut ws).await, Some(1009), "attempt {attempt}");
+        let id = conn_id(&hello);
+        eventually("the connection is unlisted", || async { app.listing(&id).await.is_none() }).await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_frames_get_the_close_code_rfc_6455_asks_for() {
+    let app = spawn_app().await;
+    // first byte (FIN, RSV1-3, opcode), payload, expected close code
+    let cases: [(&str, u8, &[u8], u16); 6] = [
+        ("invalid UTF-8 in a text frame", 0x81, &[b'{', 0xc3, 0x28, b'}'], 1007),
+        ("a reserved data opcode", 0x83, b"{}", 1002),
+        ("RSV1 without an extension", 0xc1, b"{}", 1002),
+        ("a continuation with nothing to continue", 0x80, b"{}", 1002),
+        ("a close code not allowed on the wire (1005)", 0x88, &[0x03, 0xed], 1002),
+        ("a well-formed close (1000), answered in kind", 0x88, &[0x03, 0xe8], 1000),
+    ];
+
+    for (what, head, payload, want) in cases {
+        let mut raw = RawWs::connect(&app, "/realtime/subscribe").await;
+        raw.send_frame(head, payload).await;
+        assert_eq!(raw.close_code().await, Some(want), "{what}");
+    }
 }
 
 // ---- delivery under churn ----

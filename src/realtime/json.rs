@@ -8,7 +8,7 @@ use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
 
 use axum::{
     Router,
-    extract::{Query, State, WebSocketUpgrade, ws::Utf8Bytes},
+    extract::{State, WebSocketUpgrade, ws::Utf8Bytes},
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
@@ -20,7 +20,7 @@ use super::socket::{self, Io, Protocol, RateLimit};
 use crate::{
     auth::SocketAuth,
     domain::*,
-    error::Error,
+    error::{Error, Query},
     events::Event,
     hub::{
         ConnInfo, Kind, Settled,

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use axum::{
     Router,
-    extract::{Path, Query, State, WebSocketUpgrade, ws::Utf8Bytes},
+    extract::{State, WebSocketUpgrade, ws::Utf8Bytes},
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
@@ -18,7 +18,7 @@ use super::socket::{self, Io, Protocol, RateLimit};
 use crate::{
     auth::SocketAuth,
     domain::*,
-    error::Error,
+    error::{Error, Path, Query},
     hub::{ConnInfo, Kind},
     protocol::{BoardClientMsg, ServerMsg},
     render, repo,

@@ -6,7 +6,7 @@
 use std::{future::Future, ops::ControlFlow, sync::Arc, time::Instant};
 
 use axum::{
-    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
     http::HeaderMap,
 };
 use futures_util::SinkExt;
@@ -140,10 +140,17 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
                         io.error("BAD_MESSAGE", "send JSON text messages").await;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_seen = Instant::now(),
-                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(Message::Close(_))) => {
+                        // tungstenite has queued its answer (the echo, or 1002 for a close code that is
+                        // not allowed on the wire); it goes out on the next write, so flush it now.
+                        let _ = io.ws.flush().await;
+                        break;
+                    }
+                    None => break,
                     Some(Err(e)) => {
-                        if e.to_string().contains("too long") || e.to_string().contains("too big") {
-                            io.close(1009, "message too big").await;
+                        // The stream ends after a read error, but the sink still writes: tell the client why.
+                        if let Some((code, reason)) = close_for(e) {
+                            io.close(code, reason).await;
                         }
                         break;
                     }
@@ -177,12 +184,25 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
             }
             _ = ping.tick() => {
                 if last_seen.elapsed() > cfg.ws_timeout {
-                    io.close(1001, "no answer to ping").await;
+                    io.close(close_code::AWAY, "no answer to ping").await;
                     break;
                 }
                 if io.ws.send(Message::Ping(Default::default())).await.is_err() { break; }
             }
         }
+    }
+}
+
+/// The close code RFC 6455 asks for after a read error, or `None` when the peer is gone (nothing to tell).
+fn close_for(e: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::{Error as WsError, ProtocolError};
+    let e = e.into_inner().downcast::<WsError>().ok()?;
+    match *e {
+        WsError::Capacity(_) => Some((close_code::SIZE, "message too big")),
+        WsError::Utf8(_) => Some((close_code::INVALID, "invalid UTF-8")),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(_) => Some((close_code::PROTOCOL, "protocol error")),
+        _ => None,
     }
 }
 
