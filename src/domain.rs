@@ -30,6 +30,8 @@ id_type!(
     CardId,
     /// A comment's id.
     CommentId,
+    /// A checklist item's id.
+    ChecklistItemId,
 );
 
 /// A signed-in user as the app sees them (never the password hash).
@@ -81,6 +83,13 @@ pub struct Card {
     pub labels: Vec<String>,
     pub rank: String,
     pub version: i64,
+    /// Ticked and total checklist items, counted when the card is read (never stored): a tick
+    /// changes what the card shows without bumping `version`, so it never conflicts with an edit.
+    /// `default` reads events logged before checklists existed.
+    #[serde(default)]
+    pub checklist_done: i64,
+    #[serde(default)]
+    pub checklist_total: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -134,6 +143,22 @@ pub struct Comment {
     pub created_at: OffsetDateTime,
 }
 
+/// An item of a card's checklist, ordered by `rank` within the card; `version` grows on every change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ChecklistItem {
+    pub id: ChecklistItemId,
+    pub board_id: BoardId,
+    pub card_id: CardId,
+    pub text: String,
+    pub done: bool,
+    pub rank: String,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
 /// A board with everything its page shows, in board order.
 #[derive(Clone, Debug, Serialize)]
 pub struct BoardSnapshot {
@@ -181,6 +206,9 @@ parsed_text!(
 parsed_text!(
     /// A comment body: 1 to 2,000 characters.
     CommentBody, "body", "Comment", 2000);
+parsed_text!(
+    /// A checklist item's text: 1 to 200 characters.
+    ChecklistText, "text", "Checklist item", 200);
 
 /// A card description: up to 10,000 characters, may be empty.
 #[derive(Clone, Debug, PartialEq)]
@@ -271,6 +299,14 @@ mod tests {
         assert!(CardTitle::parse(&"x".repeat(201)).is_err());
         assert!(CardTitle::parse(&"x".repeat(200)).is_ok());
         assert!(CardTitle::parse("   ").is_err());
+    }
+
+    #[test]
+    fn checklist_text_is_trimmed_and_1_to_200_characters() {
+        assert_eq!(ChecklistText::parse("  buy milk ").unwrap().as_str(), "buy milk");
+        assert!(ChecklistText::parse(" \t ").is_err());
+        assert!(ChecklistText::parse(&"é".repeat(200)).is_ok());
+        assert!(ChecklistText::parse(&"é".repeat(201)).is_err());
     }
 
     #[test]

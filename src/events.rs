@@ -49,9 +49,9 @@ impl Action {
 macro_rules! collections {
     ($($variant:ident($ty:ident) = $name:literal),* $(,)?) => {
         /// A collection clients subscribe to (`cards.*`): the kind of a [`Record`].
+        // Serialized by its declared name, so `ChecklistItems` is "checklist_items" on the wire too.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "lowercase")]
-        pub enum Collection { $($variant),* }
+        pub enum Collection { $(#[serde(rename = $name)] $variant),* }
 
         impl Collection {
             /// Every collection, in declaration order.
@@ -102,6 +102,7 @@ collections! {
     Cards(Card) = "cards",
     Members(Member) = "members",
     Comments(Comment) = "comments",
+    ChecklistItems(ChecklistItem) = "checklist_items",
 }
 
 impl std::fmt::Display for Collection {
@@ -119,6 +120,7 @@ impl Record {
             Self::Cards(c) => c.id.0,
             Self::Members(m) => m.user_id.0,
             Self::Comments(c) => c.id.0,
+            Self::ChecklistItems(i) => i.id.0,
         }
     }
 
@@ -130,6 +132,7 @@ impl Record {
             Self::Cards(c) => c.board_id,
             Self::Members(m) => m.board_id,
             Self::Comments(c) => c.board_id,
+            Self::ChecklistItems(i) => i.board_id,
         }
     }
 }
@@ -224,5 +227,18 @@ impl EventBus {
 
     pub(crate) fn set_latest(&self, seq: i64) {
         self.latest.store(seq, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Collection;
+
+    #[test]
+    fn every_collection_has_one_name_in_patterns_and_on_the_wire() {
+        for c in Collection::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str(), "{c:?}");
+            assert_eq!(Collection::parse(c.as_str()), Some(*c));
+        }
     }
 }

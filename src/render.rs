@@ -26,7 +26,13 @@ pub fn card_props(c: &Card) -> t::CardProps<'_> {
         labels: &c.labels,
         rank: &c.rank,
         version: c.version,
+        checklist_done: c.checklist_done,
+        checklist_total: c.checklist_total,
     }
+}
+
+pub fn checklist_item_props(i: &ChecklistItem) -> t::ChecklistItemProps<'_> {
+    t::ChecklistItemProps { id: i.id.0, card_id: i.card_id.0, text: &i.text, done: i.done, rank: &i.rank }
 }
 
 pub fn column_props(c: &Column, done: Option<ColumnId>) -> t::ColumnProps<'_> {
@@ -168,13 +174,15 @@ impl<'a> Fragments<'a> {
         }
     }
 
-    /// Fragments that are the same in every view: columns, the board's title, members, comments.
+    /// Fragments that are the same in every view: columns, the board's title, members, comments,
+    /// checklist items.
     fn render_common(&self) -> Option<Utf8Bytes> {
         let (e, seq) = (self.e, self.e.seq);
         let m: Markup = match (&e.after, e.action) {
             (_, Action::Delete) => match e.before.as_ref()? {
                 Record::Columns(c) => t::stream("remove", &dom::column(c.id.0), None, None, seq, None),
                 Record::Comments(c) => t::stream("remove", &dom::comment(c.id.0), None, None, seq, None),
+                Record::ChecklistItems(i) => t::stream("remove", &dom::checklist_item(i.id.0), None, None, seq, None),
                 Record::Members(_) => self.members_list(),
                 // A deleted board closes its pages (see the hub); cards are per view (above).
                 Record::Boards(_) | Record::Cards(_) => return None,
@@ -213,6 +221,15 @@ impl<'a> Fragments<'a> {
                     Some(t::comment(&comment_props(c))),
                 )
             }
+            // Into the card editor's list, by rank; the card's "2/5" follows with the card's own event.
+            (Some(Record::ChecklistItems(i)), _) => t::stream(
+                "upsert",
+                &dom::checklist_item(i.id.0),
+                Some(&dom::card_checklist(i.card_id.0)),
+                Some(&i.rank),
+                seq,
+                Some(t::checklist_item(&checklist_item_props(i))),
+            ),
             // A new board has no page open yet; comments are never edited; cards are per view.
             (Some(Record::Boards(_) | Record::Comments(_) | Record::Cards(_)), _) | (None, _) => return None,
         };

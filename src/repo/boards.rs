@@ -11,7 +11,10 @@ use crate::{
 };
 
 pub(crate) const CARD_SELECT: &str = r#"select c.id, c.board_id, c.column_id, c.title, c.description, c.assignee_id,
-    u.username as assignee, c.labels, c.rank, c.version, c.created_at, c.updated_at
+    u.username as assignee, c.labels, c.rank, c.version,
+    (select count(*) from checklist_items i where i.card_id = c.id and i.done) as checklist_done,
+    (select count(*) from checklist_items i where i.card_id = c.id) as checklist_total,
+    c.created_at, c.updated_at
     from cards c left join users u on u.id = c.assignee_id"#;
 
 const MEMBER_SELECT: &str = r#"select m.board_id, m.user_id, u.username, m.role, m.added_at
@@ -227,7 +230,7 @@ pub async fn update_column(
     Ok(after)
 }
 
-/// Deletes a column and its cards (each card's deletion is an event of its own); returns the column.
+/// Deletes a column and its cards (each card's deletion, and each of its checklist items', is an event of its own); returns the column.
 pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     let col = column(w.conn(), id).await?;
@@ -236,6 +239,9 @@ pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Colum
         .bind(id)
         .fetch_all(w.conn())
         .await?;
+    for c in &cards {
+        super::checklist::record_card_deleted(&mut w, c.id).await?;
+    }
     sqlx::query("delete from cards where column_id = ?").bind(id).execute(w.conn()).await?;
     for c in &cards {
         w.record(Action::Delete, Some(c), None).await?;
@@ -397,6 +403,7 @@ pub async fn board_of(pool: &SqlitePool, collection: Collection, id: i64) -> Res
         Collection::Columns => "select board_id from columns where id = ?",
         Collection::Cards => "select board_id from cards where id = ?",
         Collection::Comments => "select board_id from comments where id = ?",
+        Collection::ChecklistItems => "select board_id from checklist_items where id = ?",
         // A member record's id is a user id, which is on many boards: no single board to check.
         Collection::Members => return Ok(None),
     };

@@ -193,6 +193,8 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
         labels,
         rank,
         version: 1,
+        checklist_done: 0,
+        checklist_total: 0,
         created_at: t,
         updated_at: t,
     };
@@ -255,6 +257,7 @@ pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option
     if expected_version.is_some_and(|v| v != before.version) {
         return Err(Error::Conflict("this card changed since you opened it".into()));
     }
+    super::checklist::record_card_deleted(&mut w, id).await?;
     sqlx::query("delete from cards where id = ?").bind(id).execute(w.conn()).await?;
     w.record(Action::Delete, Some(&before), None).await?;
     w.commit().await?;

@@ -4,6 +4,7 @@
 
 pub mod boards;
 pub mod cards;
+pub mod checklist;
 pub mod comments;
 pub mod events;
 pub mod users;

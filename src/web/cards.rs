@@ -50,6 +50,7 @@ pub(super) async fn editor(
         assignee: card.assignee.as_deref().unwrap_or(""),
         labels: &labels,
         version: card.version,
+        checklist: "",
     };
     render_editor(&state, &user, &card, &draft, None, None, &headers, StatusCode::OK).await
 }
@@ -61,6 +62,22 @@ pub(super) struct EditDraft<'a> {
     assignee: &'a str,
     labels: &'a str,
     version: i64,
+    /// The checklist's add form.
+    checklist: &'a str,
+}
+
+impl<'a> EditDraft<'a> {
+    /// The card as stored, with `checklist` given back to the checklist's add form.
+    pub(super) fn stored(card: &'a Card, labels: &'a str, checklist: &'a str) -> Self {
+        Self {
+            title: &card.title,
+            description: &card.description,
+            assignee: card.assignee.as_deref().unwrap_or(""),
+            labels,
+            version: card.version,
+            checklist,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -76,6 +93,7 @@ pub(super) async fn render_editor(
 ) -> PageResult {
     let snap = repo::boards::snapshot(&state.db.read, card.board_id, user.id).await?;
     let comments = repo::comments::for_card(&state.db.read, user.id, card.id).await?;
+    let checklist = repo::checklist::for_card(&state.db.read, user.id, card.id).await?;
     let view = t::EditorProps {
         card: render::card_props(card),
         title: draft.title,
@@ -91,6 +109,8 @@ pub(super) async fn render_editor(
             .iter()
             .map(|c| t::CommentProps { id: c.id.0, author: &c.author, body: &c.body, mine: c.author_id == user.id })
             .collect(),
+        checklist: checklist.iter().map(render::checklist_item_props).collect(),
+        checklist_draft: draft.checklist,
     };
     let markup =
         if partial(headers) { t::editor(&view) } else { t::editor_page(&state.ctx(Some(&user.username)), &view) };
@@ -145,6 +165,7 @@ pub(super) async fn save_card(
         assignee: &f.assignee,
         labels: &f.labels,
         version: f.version.unwrap_or(card.version),
+        checklist: "",
     };
     if let Error::Conflict(_) = err {
         let changes = repo::cards::changes_since(&state.db.read, id, f.version.unwrap_or(0)).await?;
@@ -251,6 +272,7 @@ pub(super) async fn add_comment(
                 assignee: card.assignee.as_deref().unwrap_or(""),
                 labels: &labels,
                 version: card.version,
+                checklist: "",
             };
             render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST)
                 .await

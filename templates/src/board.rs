@@ -18,6 +18,9 @@ pub struct CardProps<'a> {
     pub labels: &'a [String],
     pub rank: &'a str,
     pub version: i64,
+    /// Ticked and total checklist items (the "2/5" on the card).
+    pub checklist_done: i64,
+    pub checklist_total: i64,
 }
 
 /// A column choice in a card's "move to" control.
@@ -32,8 +35,9 @@ pub fn card(c: &CardProps) -> Markup {
         li.card id=(dom::card(c.id)) data-id=(c.id) data-rank=(c.rank) data-column=(c.column_id) data-version=(c.version) {
             a.card-title href={"/cards/" (c.id)} data-edit=(c.id) { (c.title) }
             @if !c.description.is_empty() { p.card-desc { (c.description) } }
-            @if !c.labels.is_empty() || c.assignee.is_some() {
+            @if !c.labels.is_empty() || c.assignee.is_some() || c.checklist_total > 0 {
                 div.card-meta {
+                    (checklist_count(c.checklist_done, c.checklist_total))
                     @for l in c.labels { span.label { (l) } }
                     @if let Some(a) = c.assignee { span.assignee { (avatar(a)) } }
                 }

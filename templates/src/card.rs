@@ -52,6 +52,9 @@ pub struct EditorProps<'a> {
     /// Set when someone saved in between: what they changed.
     pub conflict: Option<Vec<ChangeProps<'a>>>,
     pub comments: Vec<CommentProps<'a>>,
+    pub checklist: Vec<ChecklistItemProps<'a>>,
+    /// Text for the checklist's add form: a refused item, kept as typed.
+    pub checklist_draft: &'a str,
 }
 
 pub fn editor(e: &EditorProps) -> Markup {
@@ -107,6 +110,7 @@ pub fn editor(e: &EditorProps) -> Markup {
                 input type="hidden" name="version" value=(e.version);
                 button.danger type="submit" { "Delete card" }
             }
+            (checklist(id, &e.checklist, e.checklist_draft))
             section.comments {
                 h3 { "Comments" }
                 ol id=(dom::card_comments(id)) { @for c in &e.comments { (comment(c)) } }

@@ -21,6 +21,12 @@ pub fn card_activity(card: i64) -> String {
 pub fn card_comments(card: i64) -> String {
     format!("card-{card}-comments")
 }
+pub fn checklist_item(id: i64) -> String {
+    format!("checklist-item-{id}")
+}
+pub fn card_checklist(card: i64) -> String {
+    format!("card-{card}-checklist")
+}
 pub const BOARD_TITLE: &str = "board-title";
 pub const COLUMNS: &str = "columns";
 pub const MEMBERS: &str = "members";

@@ -7,6 +7,8 @@
 mod board;
 /// A card's editor and comments.
 mod card;
+/// A card's checklist and its items.
+mod checklist;
 /// DOM ids, shared by the page and the live fragments that target it.
 pub mod dom;
 /// Page chrome, avatars, the stream element.
@@ -16,5 +18,6 @@ mod pages;
 
 pub use board::*;
 pub use card::*;
+pub use checklist::*;
 pub use layout::*;
 pub use pages::*;
