@@ -23,6 +23,9 @@ use crate::{
     state::AppState,
 };
 
+/// A card's checklist items.
+mod checklist;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/me", get(me))
@@ -35,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/cards/{id}", get(get_card).patch(update_card).delete(delete_card))
         .route("/api/cards/{id}/comments", get(list_comments).post(create_comment))
         .route("/api/comments/{id}", delete(delete_comment))
+        .route("/api/cards/{id}/checklist", get(checklist::list).post(checklist::create))
+        .route("/api/checklist/{id}", axum::routing::patch(checklist::update).delete(checklist::delete))
         .route("/api/columns/{id}", axum::routing::patch(update_column).delete(delete_column))
         .route("/api/connections", get(connections))
         // Set on the routes above (so keep it after them): a wrong method answers in our shape, and

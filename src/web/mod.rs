@@ -33,6 +33,8 @@ use crate::{
 mod boards;
 /// Cards, the editor, comments.
 mod cards;
+/// A card's checklist items.
+mod checklist;
 /// Settings (tokens) and admin.
 mod settings;
 
@@ -54,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route("/cards/{id}/delete", post(cards::delete_card))
         .route("/cards/{id}/comments", post(cards::add_comment))
         .route("/comments/{id}/delete", post(cards::delete_comment))
+        .route("/cards/{id}/checklist", post(checklist::add_item))
+        .route("/checklist/{id}", post(checklist::tick_item))
+        .route("/checklist/{id}/move", post(checklist::move_item))
+        .route("/checklist/{id}/delete", post(checklist::delete_item))
         .route("/columns/{id}", post(boards::rename_column))
         .route("/columns/{id}/move", post(boards::move_column))
         .route("/columns/{id}/delete", post(boards::delete_column))
