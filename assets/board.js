@@ -269,7 +269,15 @@ export function startBoard(board) {
     dialog.addEventListener('submit', (e) => {
       const form = e.target;
       if (!(form instanceof HTMLFormElement)) return;
-      const kind = form.matches('[data-editor-form]') ? 'editor' : form.matches('[data-comment-form]') ? 'comment' : form.closest('li.comment') ? 'delete-comment' : null;
+      const kind = form.matches('[data-editor-form]')
+        ? 'editor'
+        : form.matches('[data-comment-form]')
+          ? 'comment'
+          : form.closest('li.comment')
+            ? 'delete-comment'
+            : form.matches('[data-checklist-form]')
+              ? 'checklist'
+              : null;
       if (!kind) return;
       e.preventDefault();
       if (editing) socket.send({ type: 'typing_stop', card_id: editing.id });
@@ -292,7 +300,14 @@ export function startBoard(board) {
     if (res.status === 400 || res.status === 409 || res.status === 422) return showEditor(await res.text());
     if (!res.ok) return toast(await errorMessage(res));
     if (kind === 'editor') dialog.close();
-    else if (kind === 'comment') {
+    else if (kind === 'checklist') {
+      // Ticks, moves and deletes show up through the live upsert or remove that follows.
+      const input = form.matches('[data-checklist-add]') ? form.querySelector('input[name="text"]') : null;
+      if (input) {
+        input.value = ''; // not reset(): after a refusal the input's default is the refused text
+        input.focus();
+      }
+    } else if (kind === 'comment') {
       form.reset();
       form.querySelector('input[name="body"]')?.focus();
     } else form.closest('li.comment')?.remove(); // the live `remove` would do it too
