@@ -282,22 +282,26 @@ export function startBoard(board) {
       e.preventDefault();
       if (editing) socket.send({ type: 'typing_stop', card_id: editing.id });
       lastTyping = 0;
-      submitInEditor(form, kind);
+      submitInEditor(form, kind, e.submitter);
     });
   }
 
-  async function submitInEditor(form, kind) {
+  /** `submitter` is the button pressed: its name and value are part of the form ("up" or "down"). */
+  async function submitInEditor(form, kind, submitter) {
     let res;
     try {
       res = await fetch(form.action, {
         method: 'POST',
         headers: { 'X-Partial': '1', 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(new FormData(form)),
+        body: new URLSearchParams(new FormData(form, submitter instanceof HTMLButtonElement ? submitter : null)),
       });
     } catch {
       return toast('Network error: nothing was saved.');
     }
-    if (res.status === 400 || res.status === 409 || res.status === 422) return showEditor(await res.text());
+    // A refusal of a form the editor renders comes back as the editor, with the user's text kept;
+    // a checklist tick, move or delete has nothing typed to keep, and its refusal is a plain error page.
+    const refused = res.status === 400 || res.status === 409 || res.status === 422;
+    if (refused && (kind !== 'checklist' || form.matches('[data-checklist-add]'))) return showEditor(await res.text());
     if (!res.ok) return toast(await errorMessage(res));
     if (kind === 'editor') dialog.close();
     else if (kind === 'checklist') {
