@@ -230,7 +230,8 @@ pub async fn update_column(
     Ok(after)
 }
 
-/// Deletes a column and its cards (each card's deletion, and each of its checklist items', is an event of its own); returns the column.
+/// Deletes a column and its cards (each card's deletion, and each of its checklist items', is an
+/// event of its own); returns the column.
 pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     let col = column(w.conn(), id).await?;
