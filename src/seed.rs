@@ -46,7 +46,24 @@ pub async fn seed_demo(db: &Db) -> Result<bool> {
             labels: Labels::parse(labels.iter().copied())?,
             place: Place::Last,
         };
-        repo::cards::create(db, alice.id, board.id, new).await?;
+        let card = repo::cards::create(db, alice.id, board.id, new).await?;
+        if *title == "Invite beta testers" {
+            seed_checklist(db, alice.id, card.id).await?;
+        }
     }
     Ok(true)
+}
+
+/// A checklist with one item ticked, so the demo shows the editor's checklist and the card's count.
+async fn seed_checklist(db: &Db, actor: UserId, card: CardId) -> Result<()> {
+    for (text, done) in
+        [("Write the invitation", true), ("Pick twenty testers", false), ("Set up a feedback form", false)]
+    {
+        let item = repo::checklist::create(db, actor, card, &ChecklistText::parse(text)?).await?;
+        if done {
+            let tick = repo::checklist::ChecklistPatch { done: Some(true), ..Default::default() };
+            repo::checklist::update(db, actor, item.id, tick).await?;
+        }
+    }
+    Ok(())
 }
