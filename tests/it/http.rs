@@ -1,10 +1,8 @@
 //! The runnable template over real HTTP: auth, pages and forms, the JSON API, bad input, and the
 //! event outbox (one row per change, none for a failed write, published in sequence order).
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 async fn event_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from events").fetch_one(&app.state.db.read).await.unwrap()

@@ -2,13 +2,11 @@
 //! the record_event format, custom events, limits and errors, authorization per event, replay and
 //! resync, slow readers, heartbeats, logout, and the metrics the hub keeps.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn id(v: &Value) -> i64 {

@@ -1,6 +1,5 @@
 //! Test support: the real app on port 0 with a fresh SQLite file, a cookie-keeping HTTP client per
 //! user, and real WebSocket clients (tokio-tungstenite). No mocks.
-#![allow(dead_code)]
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,7 +21,6 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A running app with its own database; dropped with the test.
 pub struct TestApp {
     pub base: String,
-    pub port: u16,
     pub state: AppState,
     _dir: tempfile::TempDir,
 }
@@ -42,7 +40,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base: format!("http://127.0.0.1:{port}"), port, state, _dir: dir }
+    TestApp { base: format!("http://127.0.0.1:{port}"), state, _dir: dir }
 }
 
 /// One signed-in (or anonymous) user: a client with its own cookie jar.
@@ -240,20 +238,6 @@ pub async fn until_json(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> (Value, V
             return (v, skipped);
         }
         skipped.push(v);
-    }
-}
-
-/// Asserts that nothing arrives within `d` (used after a barrier message, never as a sleep for an effect).
-pub async fn assert_silent(ws: &mut Ws, d: Duration) {
-    match tokio::time::timeout(d, ws.next()).await {
-        Err(_) => {}
-        Ok(Some(Ok(Message::Text(t)))) => panic!("unexpected message: {t}"),
-        Ok(other) => {
-            if let Some(Ok(Message::Ping(_) | Message::Pong(_))) = other {
-            } else {
-                panic!("unexpected: {other:?}")
-            }
-        }
     }
 }
 
@@ -584,23 +568,6 @@ impl Live {
     /// Sends a client message.
     pub async fn send(&mut self, v: Value) {
         send(&mut self.ws, v).await;
-    }
-
-    /// Round-trips a ping; returns the actions that arrived before the pong.
-    pub async fn barrier(&mut self) -> Vec<Stream> {
-        let ts = rand_ts();
-        self.send(json!({"type": "ping", "timestamp": ts})).await;
-        let mut got: Vec<Stream> = self.pending.drain(..).collect();
-        loop {
-            match self.read_more().await {
-                Some(v) if v["type"] == "pong" && v["timestamp"] == ts => {
-                    got.extend(self.pending.drain(..));
-                    return got;
-                }
-                Some(v) => self.json.push(v),
-                None => {}
-            }
-        }
     }
 
     /// Waits for the close frame and returns its code.

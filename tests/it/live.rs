@@ -2,8 +2,6 @@
 //! change in and leave it, resume and reset, structure changes, authorization, convergence under
 //! concurrent moves, shared renders, revocation and back-pressure.
 
-mod support;
-
 use std::{
     collections::HashMap,
     sync::{
@@ -13,9 +11,9 @@ use std::{
     time::Duration,
 };
 
+use crate::support::*;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use serde_json::{Value, json};
-use support::*;
 
 /// A board with its three columns.
 struct Board {
