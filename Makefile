@@ -3,27 +3,34 @@ SHELL := /bin/bash
 CARGO ?= cargo
 CHROMIUM_PATH ?= $(shell command -v chromium 2>/dev/null || echo /usr/bin/chromium)
 
-.PHONY: dev test test-rust e2e e2e-deps release fmt lint bench
+.PHONY: dev test test-rust test-build e2e e2e-deps release fmt lint bench
 
 ## Run the app on http://127.0.0.1:3000 with an embedded SQLite file and demo data.
 dev:
 	SEED_DEMO=true $(CARGO) run --bin liveboard
 
-## Run every test: Rust (unit + integration) and the browser suite.
+## Run every test: Rust (unit + integration), then the browser suite against the same debug build.
 test: test-rust e2e
 
 test-rust:
 	$(CARGO) test --workspace --all-targets
 
+## Builds what test-rust builds, and no more. The server binary comes out of the same compile as the
+## tests (same profile, same features: a plain `cargo build` would unify features differently and
+## recompile dozens of crates), so after test-rust this is a no-op.
+test-build:
+	$(CARGO) test --workspace --all-targets --no-run
+
 ## Browser end-to-end tests (installs Debian's chromium and the npm packages when missing).
-e2e: e2e-deps release
-	cd e2e && CHROMIUM_PATH=$(CHROMIUM_PATH) LIVEBOARD_BIN=$(CURDIR)/target/release/liveboard ./run.sh
+e2e: e2e-deps test-build
+	cd e2e && CHROMIUM_PATH=$(CHROMIUM_PATH) LIVEBOARD_BIN=$(CURDIR)/target/debug/liveboard ./run.sh
 
 e2e-deps:
 	@command -v chromium >/dev/null || { echo "installing chromium (Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 	cd e2e && npm ci --no-audit --no-fund
 
+## The production binary, target/release/liveboard (see docs/DEPLOY.md).
 release:
 	$(CARGO) build --release --bin liveboard
 

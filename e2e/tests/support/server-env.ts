@@ -8,5 +8,5 @@ export const SERVER_ENV = {
   RUST_LOG: 'warn',
 };
 
-/** The release binary under test (the Makefile passes target/release/liveboard). */
-export const LIVEBOARD_BIN = process.env.LIVEBOARD_BIN || `${__dirname}/../../../target/release/liveboard`;
+/** The binary under test (the Makefile passes target/debug/liveboard, the build the Rust tests used). */
+export const LIVEBOARD_BIN = process.env.LIVEBOARD_BIN || `${__dirname}/../../../target/debug/liveboard`;
