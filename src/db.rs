@@ -65,6 +65,12 @@ impl Db {
         Ok(WriteTx { tx, _guard: guard, events: Vec::new(), bus: self.bus.clone(), actor })
     }
 
+    /// Closes both pools, every clone of them included: what `restore` needs of a stopped server.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.read.close().await;
+    }
+
     /// The bus events are published on after commit.
     pub fn bus(&self) -> &EventBus {
         &self.bus

@@ -12,6 +12,8 @@ pub mod app;
 pub mod assets;
 /// Sign-up, login, logout, the current-user extractor, CSRF and Origin checks.
 pub mod auth;
+/// `backup` and `restore`: a consistent copy of the live database, and putting one back.
+pub mod backup;
 /// Configuration from the environment, every key with a default.
 pub mod config;
 /// SQLite pools and the write transaction that records events.

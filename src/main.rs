@@ -1,7 +1,10 @@
-//! The `liveboard` binary: serve (the default), or create a user. Thin: config → tracing → app → serve.
+//! The `liveboard` binary: serve (the default), create a user, back up or restore the database.
+//! Thin: config → tracing → app → serve; the other commands call one library function each.
 
 use clap::{Parser, Subcommand};
-use liveboard::{Application, Config, auth, db::Db, events::EventBus, seed};
+use std::path::PathBuf;
+
+use liveboard::{Application, Config, auth, backup, db::Db, events::EventBus, seed};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -25,6 +28,11 @@ enum Command {
         #[arg(long)]
         admin: bool,
     },
+    /// Write a consistent copy of the database to PATH, also while the server runs.
+    Backup { path: PathBuf },
+    /// Replace the database with the backup at PATH. Stop the server first: an open database is refused.
+    /// Clients that were connected are told to resync when they come back.
+    Restore { path: PathBuf },
 }
 
 #[tokio::main]
@@ -39,6 +47,16 @@ async fn main() -> anyhow::Result<()> {
             let db = Db::open(&config.database_path, EventBus::new(16)).await?;
             let user = auth::create_user(&db, &username, &password, admin).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("created user {} (id {}){}", user.username, user.id, if admin { ", admin" } else { "" });
+            Ok(())
+        }
+        Command::Backup { path } => {
+            backup::backup(&config.database_path, &path).await?;
+            println!("backed up {} to {}", config.database_path.display(), path.display());
+            Ok(())
+        }
+        Command::Restore { path } => {
+            backup::restore(&config.database_path, &path).await?;
+            println!("restored {} from {}", config.database_path.display(), path.display());
             Ok(())
         }
     }

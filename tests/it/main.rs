@@ -6,6 +6,8 @@
 /// The app on port 0, cookie-keeping HTTP clients, WebSocket clients and their helpers.
 mod support;
 
+/// Backups taken while the server runs, restores, and the resync they cause.
+mod backup;
 /// Auth, pages and forms, the JSON API, bad input, and the event outbox.
 mod http;
 /// The live board socket: fragments per view, resume and reset, authorization, back-pressure.

@@ -22,7 +22,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    /// The database's folder, when the app made its own.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Starts the app with default test settings.
@@ -40,7 +41,36 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base: format!("http://127.0.0.1:{port}"), state, _dir: dir }
+    TestApp { base: format!("http://127.0.0.1:{port}"), state, _dir: Some(dir) }
+}
+
+/// An app on a database file the test chose, with the way to stop it (restarts, restores).
+pub struct StoppableApp {
+    pub app: TestApp,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts the app on `database`, which may already exist.
+pub async fn start_app_at(database: &std::path::Path) -> StoppableApp {
+    let config =
+        Config { addr: "127.0.0.1:0".parse().unwrap(), database_path: database.to_owned(), ..Config::default() };
+    let app = Application::build(config).await.expect("app builds");
+    let (port, state) = (app.port(), app.state());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    StoppableApp { app: TestApp { base: format!("http://127.0.0.1:{port}"), state, _dir: None }, stop, server }
+}
+
+impl StoppableApp {
+    /// Shuts the server down as SIGTERM does, then closes its database, as the end of the process would.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(WAIT, self.server).await.expect("the server stops").unwrap().unwrap();
+        self.app.state.db.close().await;
+    }
 }
 
 /// One signed-in (or anonymous) user: a client with its own cookie jar.
