@@ -2,7 +2,7 @@
 //! Thin: config → tracing → app → serve; the other commands call one library function each.
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::{io::IsTerminal, path::PathBuf};
 
 use liveboard::{Application, Config, auth, backup, db::Db, events::EventBus, seed};
 use tracing_subscriber::EnvFilter;
@@ -39,6 +39,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "liveboard=info,tower_http=warn".into()))
+        // Colours only on a terminal: under systemd, logs go to the journal as plain lines.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let config = Config::from_env()?;
     match Cli::parse().command.unwrap_or(Command::Serve) {
