@@ -200,11 +200,18 @@ fn spawn_pruning(state: AppState) {
     });
 }
 
-/// `GET /health`: 200 when the database answers.
+/// `GET /health`: 200 `{"status":"ok"}` when the database answers reads and the writer can write;
+/// otherwise 503 with the reason, so a load balancer stops sending writes to a server that cannot make them.
 async fn health(State(db): State<Db>) -> impl IntoResponse {
-    match sqlx::query_scalar::<_, i64>("select 1").fetch_one(&db.read).await {
-        Ok(_) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    let unavailable = |reason: String| {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable", "reason": reason })))
+    };
+    if sqlx::query_scalar::<_, i64>("select 1").fetch_one(&db.read).await.is_err() {
+        return unavailable("the database does not answer reads".into());
+    }
+    match db.check_writer(Duration::from_secs(2)).await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+        Err(reason) => unavailable(reason),
     }
 }
 

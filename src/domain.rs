@@ -122,6 +122,18 @@ pub struct BoardSnapshot {
     pub seq: i64,
 }
 
+/// Cards a board may hold: with descriptions of at most [`MAX_DESCRIPTION_CHARS`], one board stays
+/// under ~100 MB, so no single member can fill the disk by themselves.
+pub const MAX_CARDS_PER_BOARD: i64 = 2000;
+/// Columns a board may hold.
+pub const MAX_COLUMNS_PER_BOARD: i64 = 50;
+/// Comments a card may hold (each at most 2,000 characters).
+pub const MAX_COMMENTS_PER_CARD: i64 = 500;
+/// Boards one user may own.
+pub const MAX_BOARDS_PER_OWNER: i64 = 100;
+/// Longest card description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+
 fn text(field: &'static str, label: &str, raw: &str, max: usize) -> Result<String, Error> {
     let s = raw.trim();
     if s.is_empty() {
@@ -164,8 +176,11 @@ parsed_text!(
 pub struct Description(String);
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        if raw.chars().count() > 10_000 {
-            return Err(Error::invalid("description", "Description is too long (at most 10000 characters)"));
+        if raw.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(Error::invalid(
+                "description",
+                format!("Description is too long (at most {MAX_DESCRIPTION_CHARS} characters)"),
+            ));
         }
         Ok(Self(raw.trim_end().to_owned()))
     }

@@ -72,6 +72,11 @@ pub async fn snapshot(pool: &SqlitePool, id: BoardId, viewer: UserId) -> Result<
 /// Creates a board with Todo / Doing / Done columns, owned by `actor`.
 pub async fn create(db: &Db, actor: UserId, name: &BoardName) -> Result<Board> {
     let mut w = db.write(Some(actor)).await?;
+    let owned: i64 =
+        sqlx::query_scalar("select count(*) from boards where owner_id = ?").bind(actor).fetch_one(w.conn()).await?;
+    if owned >= MAX_BOARDS_PER_OWNER {
+        return Err(Error::invalid("name", format!("You own {owned} boards, the most allowed; delete one first")));
+    }
     let t = now();
     let id: BoardId = sqlx::query_scalar(
         "insert into boards (name, owner_id, created_at, updated_at) values (?, ?, ?, ?) returning id",
@@ -153,8 +158,14 @@ pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
 pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &ColumnName) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     require_member(w.conn(), board, actor).await?;
-    let last: Option<String> =
-        sqlx::query_scalar("select max(rank) from columns where board_id = ?").bind(board).fetch_one(w.conn()).await?;
+    let (last, count): (Option<String>, i64) =
+        sqlx::query_as("select max(rank), count(*) from columns where board_id = ?")
+            .bind(board)
+            .fetch_one(w.conn())
+            .await?;
+    if count >= MAX_COLUMNS_PER_BOARD {
+        return Err(Error::invalid("name", format!("A board has at most {MAX_COLUMNS_PER_BOARD} columns")));
+    }
     let t = now();
     let col: Column = sqlx::query_as(
         "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
