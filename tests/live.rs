@@ -259,7 +259,7 @@ async fn only_signed_in_members_from_an_allowed_origin_can_open_the_socket() {
     let b = board(&alice, "Private").await;
     let path = format!("/boards/{}/live", b.id);
 
-    assert_eq!(bob.try_ws(&path, None).await.err(), Some(403), "a non-member is refused before the upgrade");
+    assert_eq!(bob.try_ws(&path, None).await.err(), Some(404), "a non-member is refused before the upgrade");
     assert_eq!(app.anonymous().try_ws(&path, None).await.err(), Some(401), "an anonymous visitor must sign in");
     assert_eq!(
         alice.try_ws(&path, Some("https://evil.example")).await.err(),
@@ -546,7 +546,7 @@ async fn a_member_removed_while_watching_is_revoked_and_disconnected() {
     assert_eq!(watching.close_code().await, Some(4403));
 
     // And the board's later changes do not reach him through a new socket either.
-    assert_eq!(bob.try_ws(&format!("/boards/{}/live", b.id), None).await.err(), Some(403));
+    assert_eq!(bob.try_ws(&format!("/boards/{}/live", b.id), None).await.err(), Some(404));
 }
 
 #[tokio::test]
