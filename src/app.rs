@@ -3,7 +3,6 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use axum::serve::ListenerExt;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef, State},
@@ -12,8 +11,8 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tokio::net::TcpListener;
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
@@ -23,8 +22,9 @@ use crate::{
     db::Db,
     events::{self, EventBus},
     metrics::Metrics,
+    passwords::Hashing,
     realtime::{self, hub::Hub},
-    web,
+    serve, web,
 };
 
 /// Largest request body accepted (forms and JSON).
@@ -39,6 +39,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub assets_version: Arc<str>,
     pub login_throttle: Arc<auth::LoginThrottle>,
+    pub passwords: Arc<Hashing>,
 }
 
 impl AppState {
@@ -56,7 +57,7 @@ impl FromRef<AppState> for Db {
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
-    listener: axum::serve::TapIo<TcpListener, fn(&mut TcpStream)>,
+    listener: TcpListener,
     router: Router,
     state: AppState,
 }
@@ -95,6 +96,7 @@ impl Application {
             metrics,
             assets_version: assets::version().into(),
             login_throttle: Default::default(),
+            passwords: Arc::new(Hashing::new(config.password_hashes, config.password_queue)),
         };
 
         spawn_pruning(state.clone());
@@ -111,6 +113,7 @@ impl Application {
             .layer(middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
             .layer(sessions)
             .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.http_request_timeout))
             .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
             .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
@@ -120,14 +123,13 @@ impl Application {
             }))
             .with_state(state.clone());
 
-        // Live frames are small and latency matters: no Nagle delay.
-        let listener = TcpListener::bind(config.addr).await?.tap_io(no_delay as fn(&mut TcpStream));
+        let listener = TcpListener::bind(config.addr).await?;
         Ok(Self { listener, router, state })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        axum::serve::Listener::local_addr(&self.listener).map(|a| a.port()).unwrap_or(0)
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
     /// The app's state, for tests and operators (e.g. the hub's custom-event API).
@@ -138,28 +140,24 @@ impl Application {
     /// Serves until `shutdown` resolves, then closes every WebSocket with 1012 and waits for them (5 s at most).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let hub = self.state.hub.clone();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let serve = axum::serve(self.listener, self.router.into_make_service()).with_graceful_shutdown({
+        let config = &self.state.config;
+        let limits =
+            serve::Limits { header_timeout: config.http_header_timeout, max_connections: config.http_max_connections };
+        serve::serve(self.listener, self.router, limits, {
             let hub = hub.clone();
             async move {
                 shutdown.await;
-                let _ = stop_tx.send(true);
-                // axum does not track upgraded connections: ask them to close ourselves.
+                // Upgraded connections are the sockets' own: ask them to close ourselves.
                 hub.shutdown();
             }
-        });
-        serve.await?;
-        drop(stop_rx);
+        })
+        .await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while hub.open_connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         Ok(())
     }
-}
-
-fn no_delay(tcp: &mut TcpStream) {
-    let _ = tcp.set_nodelay(true);
 }
 
 /// A state-changing request runs in its own task, so a client that goes away mid-request cannot

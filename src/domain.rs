@@ -234,6 +234,13 @@ impl Username {
     }
 }
 
+/// The account a typed username names, the way the lookup finds it: trimmed, and ASCII case folded
+/// like the `nocase` column. Log-in throttling counts under the same key, so spaces or capitals do
+/// not buy fresh tries.
+pub fn account_key(raw: &str) -> String {
+    raw.trim().to_ascii_lowercase()
+}
+
 /// A new password: 8 to 128 characters.
 pub struct Password(String);
 impl Password {

@@ -24,6 +24,8 @@ pub mod error;
 pub mod events;
 /// Prometheus metrics.
 pub mod metrics;
+/// Password hashing through a bounded gate.
+pub mod passwords;
 /// The realtime hub and the two wire protocols.
 pub mod realtime;
 /// Domain records into views; live fragments.
@@ -32,6 +34,10 @@ pub mod render;
 pub mod repo;
 /// Demo data for `make dev`.
 pub mod seed;
+/// Serving connections: timeouts and a connection cap around hyper.
+pub mod serve;
+/// Log-in throttling per client address and per (address, account).
+pub mod throttle;
 /// Personal API tokens.
 pub mod tokens;
 /// HTML pages and forms.

@@ -1,7 +1,8 @@
-//! The `liveboard` binary: serve (the default), or create a user. Thin: config → tracing → app → serve.
+//! The `liveboard` binary: serve (the default), or manage users (create, demote, delete, reset a
+//! password) in the configured database. Thin: config → tracing → app → serve.
 
 use clap::{Parser, Subcommand};
-use liveboard::{Application, Config, auth, db::Db, events::EventBus, seed};
+use liveboard::{Application, Config, auth, db::Db, domain::Password, events::EventBus, passwords, repo, seed};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -25,6 +26,17 @@ enum Command {
         #[arg(long)]
         admin: bool,
     },
+    /// Take a user's admin rights away; their open sessions lose them on their next request.
+    DemoteUser { username: String },
+    /// Delete a user who owns no board; their sessions end on their next request.
+    DeleteUser { username: String },
+    /// Set a new password for a user.
+    ResetPassword {
+        username: String,
+        /// The new password; defaults to $LIVEBOARD_PASSWORD so it stays out of shell history.
+        #[arg(long, env = "LIVEBOARD_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 #[tokio::main]
@@ -33,15 +45,36 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "liveboard=info,tower_http=warn".into()))
         .init();
     let config = Config::from_env()?;
-    match Cli::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        return serve(config).await;
+    }
+    let db = Db::open(&config.database_path, EventBus::new(16)).await?;
+    let fail = |e: liveboard::error::Error| anyhow::anyhow!("{e}");
+    // Each prints the user's id. A running server stops honouring the old rights on the next
+    // request; closing that user's open sockets at once is the realtime hub's job.
+    match command {
+        Command::Serve => unreachable!("served above"),
         Command::CreateUser { username, password, admin } => {
-            let db = Db::open(&config.database_path, EventBus::new(16)).await?;
-            let user = auth::create_user(&db, &username, &password, admin).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = auth::create_user(&db, &username, &password, admin).await.map_err(fail)?;
             println!("created user {} (id {}){}", user.username, user.id, if admin { ", admin" } else { "" });
-            Ok(())
+        }
+        Command::DemoteUser { username } => {
+            let id = repo::users::set_admin(&db, &username, false).await.map_err(fail)?;
+            println!("demoted user {username} (id {id})");
+        }
+        Command::DeleteUser { username } => {
+            let id = repo::users::delete(&db, &username).await.map_err(fail)?;
+            println!("deleted user {username} (id {id})");
+        }
+        Command::ResetPassword { username, password } => {
+            let password = Password::parse(&password).map_err(fail)?;
+            let hash = tokio::task::spawn_blocking(move || passwords::hash_now(&password)).await?.map_err(fail)?;
+            let id = repo::users::set_password(&db, &username, &hash).await.map_err(fail)?;
+            println!("set a new password for {username} (id {id})");
         }
     }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

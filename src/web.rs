@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::{
     app::AppState,
-    auth::CurrentUser,
+    auth::{CurrentUser, SessionUser},
     domain::*,
     error::{Error, Form, PageError},
     realtime::views::PageFilter,
@@ -514,7 +514,7 @@ async fn remove_member(
     }
 }
 
-async fn settings(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> PageResult<Markup> {
+async fn settings(State(state): State<AppState>, SessionUser(user): SessionUser) -> PageResult<Markup> {
     settings_page(&state, &user, None, None).await
 }
 
@@ -539,7 +539,7 @@ async fn settings_page(
 
 async fn create_token(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    SessionUser(user): SessionUser,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     match tokens::create(&state.db, user.id, &f.name).await {
@@ -554,7 +554,7 @@ async fn create_token(
 
 async fn revoke_token(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    SessionUser(user): SessionUser,
     Path(id): Path<i64>,
 ) -> PageResult {
     tokens::revoke(&state.db, user.id, id).await?;

@@ -209,3 +209,275 @@ async fn a_non_member_gets_the_same_answer_for_a_record_that_is_not_theirs_as_fo
     assert_eq!(a, b, "a column of someone else's board looks like no column");
     assert!(own_cols.len() == 3);
 }
+
+// ---- password hashing and log-in throttling ----
+
+/// A client whose connections come from `ip` (any 127.x address reaches the loopback server).
+fn client_from(app: &TestApp, ip: &str) -> User {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    User { name: String::new(), http, jar, base: app.base.clone() }
+}
+
+async fn login(u: &User, name: &str, pw: &str) -> reqwest::Response {
+    u.form("/login", &[("username", name), ("password", pw)]).await
+}
+
+#[tokio::test]
+async fn a_burst_of_logins_beyond_the_hashing_queue_is_told_to_retry_while_health_still_answers() {
+    let app = spawn_app_with(|c| {
+        c.password_hashes = 1;
+        c.password_queue = 2;
+        c.login_attempts_per_minute = 1000;
+    })
+    .await;
+    let anon = app.anonymous();
+    let burst: Vec<_> = (0..24)
+        .map(|i| {
+            let (http, url) = (anon.http.clone(), anon.url("/login"));
+            tokio::spawn(async move {
+                let form = [("username", format!("nobody{i}")), ("password", "whatever-pw".into())];
+                http.post(url).header("sec-fetch-site", "same-origin").form(&form).send().await.unwrap()
+            })
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    assert_eq!(health(&app).await.0, 200, "health answers during the burst");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "and fast: {:?}", started.elapsed());
+
+    let mut statuses = Vec::new();
+    for r in burst {
+        let res = r.await.unwrap();
+        if res.status() == 503 {
+            assert!(res.headers().contains_key("retry-after"), "a 503 says when to come back");
+        }
+        statuses.push(res.status().as_u16());
+    }
+    assert!(statuses.contains(&503), "{statuses:?}");
+    assert!(statuses.contains(&400), "the ones let in are answered: {statuses:?}");
+    assert!(statuses.iter().all(|s| [400, 503].contains(s)), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn one_address_trying_many_accounts_gets_429_with_retry_after_and_another_address_does_not() {
+    let app = spawn_app_with(|c| c.login_attempts_per_minute = 3).await;
+    app.signup("alice").await;
+    let sprayer = client_from(&app, "127.0.0.3");
+    for name in ["u1", "u2", "u3"] {
+        assert_eq!(login(&sprayer, name, "whatever-pw").await.status(), 400);
+    }
+    let refused = login(&sprayer, "u4", "whatever-pw").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(login(&client_from(&app, "127.0.0.4"), "alice", &password("alice")).await.status(), 303);
+}
+
+#[tokio::test]
+async fn variants_of_a_username_share_one_throttle_and_the_owner_from_another_address_still_logs_in() {
+    let app = spawn_app().await;
+    app.signup("victim1").await;
+    let attacker = client_from(&app, "127.0.0.5");
+    for name in ["victim1 ", " victim1", "\tvictim1", "VICTIM1", "Victim1\n"] {
+        assert_eq!(login(&attacker, name, "wrong-guess").await.status(), 400, "{name:?}");
+    }
+    for name in ["victim1", "victim1   ", " VICTIM1"] {
+        let res = login(&attacker, name, &password("victim1")).await;
+        assert_eq!(res.status(), 429, "{name:?} is the same account and the same bucket");
+        assert!(res.headers().contains_key("retry-after"));
+    }
+    let owner = client_from(&app, "127.0.0.6");
+    assert_eq!(login(&owner, "victim1", &password("victim1")).await.status(), 303, "the owner is not locked out");
+}
+
+#[tokio::test]
+async fn the_client_address_comes_from_the_configured_proxy_header_when_one_is_set() {
+    let app = spawn_app_with(|c| {
+        c.login_attempts_per_minute = 1;
+        c.client_ip_header = Some("x-forwarded-for".into());
+    })
+    .await;
+    let anon = app.anonymous();
+    let via = |ip: &'static str| {
+        anon.http
+            .post(anon.url("/login"))
+            .header("sec-fetch-site", "same-origin")
+            .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+            .form(&[("username", "nobody"), ("password", "whatever-pw")])
+            .send()
+    };
+    assert_eq!(via("198.51.100.1").await.unwrap().status(), 400);
+    assert_eq!(via("198.51.100.1").await.unwrap().status(), 429, "the proxy's last entry is the client");
+    assert_eq!(via("198.51.100.2").await.unwrap().status(), 400, "another client behind the same proxy");
+}
+
+// ---- rights read fresh, and the operator's commands ----
+
+async fn cli(app: &TestApp, args: &[&str], password: Option<&str>) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_liveboard"));
+    cmd.args(args).env("DATABASE_URL", format!("sqlite://{}", db_file(app).await)).env_remove("LIVEBOARD_PASSWORD");
+    if let Some(p) = password {
+        cmd.env("LIVEBOARD_PASSWORD", p);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn an_admin_demoted_from_the_command_line_loses_admin_rights_in_the_open_session_at_once() {
+    let app = spawn_app().await;
+    let root = app.admin("root").await;
+    assert_eq!(root.get("/admin").await.status(), 200);
+    assert_eq!(root.get_json("/api/connections").await.0, 200);
+
+    let out = cli(&app, &["demote-user", "root"], None).await;
+    assert!(out.contains("demoted user root (id"), "{out}");
+
+    assert_eq!(root.get("/admin").await.status(), 403);
+    assert_eq!(root.get_json("/api/connections").await.0, 403);
+    assert_eq!(root.form("/admin/announce", &[("message", "still here?")]).await.status(), 403);
+    assert_eq!(root.get_json("/api/me").await.1["is_admin"], false);
+}
+
+#[tokio::test]
+async fn a_user_deleted_from_the_command_line_is_signed_out_and_their_writes_get_401_not_500() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (board, _) = alice.board("Shared").await;
+    alice.add_member(board, "bob").await;
+    alice.card(board, json!({"title": "bob's", "assignee": "bob"})).await;
+    assert_eq!(
+        bob.post_json(
+            &format!("/api/cards/{}/comments", alice.card(board, json!({"title": "c"})).await["id"]),
+            json!({"body": "hi"})
+        )
+        .await
+        .0,
+        201
+    );
+
+    let out = cli(&app, &["delete-user", "bob"], None).await;
+    assert!(out.contains("deleted user bob (id"), "{out}");
+
+    let page = bob.get("/").await;
+    assert_eq!((page.status().as_u16(), page.headers()["location"].to_str().unwrap()), (303, "/login"));
+    assert_eq!(bob.post_json("/api/boards", json!({"name": "ghost"})).await.0, 401);
+    let (_, snap) = alice.get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(snap["members"].as_array().unwrap().len(), 1, "{snap}");
+    assert!(snap["cards"].as_array().unwrap().iter().all(|c| c["assignee"].is_null()), "{snap}");
+    // An owner cannot be deleted while their boards exist.
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_liveboard"));
+    let refused = cmd
+        .args(["delete-user", "alice"])
+        .env("DATABASE_URL", format!("sqlite://{}", db_file(&app).await))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("owns 1 board"));
+}
+
+#[tokio::test]
+async fn a_password_reset_from_the_command_line_lets_the_new_password_in_and_not_the_old() {
+    let app = spawn_app().await;
+    app.signup("carol").await;
+    cli(&app, &["reset-password", "carol"], Some("brand-new-pass")).await;
+    let anon = app.anonymous();
+    assert_eq!(login(&anon, "carol", &password("carol")).await.status(), 400);
+    assert_eq!(login(&anon, "carol", "brand-new-pass").await.status(), 303);
+}
+
+// ---- token management needs a browser session ----
+
+#[tokio::test]
+async fn an_api_token_cannot_create_or_revoke_tokens_only_a_browser_session_can() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let page = alice.form("/settings/tokens", &[("name", "script")]).await.text().await.unwrap();
+    let token = page.split("data-new-token>").nth(1).and_then(|s| s.split('<').next()).unwrap().to_owned();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from api_tokens").fetch_one(&app.state.db.read).await.unwrap()
+    };
+    let id: i64 = sqlx::query_scalar("select id from api_tokens").fetch_one(&app.state.db.read).await.unwrap();
+
+    let script = app.anonymous();
+    let mint = script
+        .http
+        .post(script.url("/settings/tokens"))
+        .bearer_auth(&token)
+        .form(&[("name", "replacement")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mint.status(), 403);
+    let revoke = script
+        .http
+        .post(script.url(&format!("/settings/tokens/{id}/delete")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), 403);
+    assert_eq!(script.http.get(script.url("/settings")).bearer_auth(&token).send().await.unwrap().status(), 403);
+    assert_eq!(count().await, 1, "no token minted or revoked");
+    // The token still works for what it is for.
+    assert_eq!(script.http.get(script.url("/api/boards")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    // And the browser session still manages tokens.
+    assert_eq!(alice.form(&format!("/settings/tokens/{id}/delete"), &[]).await.status(), 303);
+    assert_eq!(count().await, 0);
+}
+
+// ---- slow clients ----
+
+#[tokio::test]
+async fn a_client_that_sends_half_a_request_head_and_stops_is_disconnected_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|c| c.http_header_timeout = std::time::Duration::from_millis(300)).await;
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    slow.write_all(b"GET /hea").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    // The server closes (EOF, or a reset) instead of waiting for the rest for ever.
+    let read = tokio::time::timeout(WAIT, async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue, // a 408 may come first
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "still open after {WAIT:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250), "not before the timeout");
+    assert_eq!(health(&app).await.0, 200, "others are served meanwhile");
+}
+
+#[tokio::test]
+async fn open_websockets_leave_the_http_connection_cap_so_pages_still_load() {
+    let app = spawn_app_with(|c| c.http_max_connections = 2).await;
+    let alice = app.signup("alice").await;
+    let mut sockets = Vec::new();
+    for _ in 0..4 {
+        sockets.push(realtime(&alice, "").await.0);
+    }
+    // Four sockets are open with a cap of two HTTP connections, and a page still loads.
+    assert_eq!(alice.get("/").await.status(), 200);
+    drop(sockets);
+}
+
+#[tokio::test]
+async fn beyond_the_connection_cap_a_new_connection_waits_until_one_closes() {
+    let app = spawn_app_with(|c| c.http_max_connections = 1).await;
+    let hog = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    let mut waiting = tokio::spawn(reqwest::get(format!("{}/health", app.base)));
+    let short = std::time::Duration::from_millis(300);
+    assert!(tokio::time::timeout(short, &mut waiting).await.is_err(), "served past the cap");
+    drop(hog);
+    let res = tokio::time::timeout(WAIT, waiting).await.expect("served once the slot is free").unwrap().unwrap();
+    assert_eq!(res.status(), 200);
+}
