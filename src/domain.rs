@@ -122,8 +122,10 @@ pub struct BoardSnapshot {
     pub seq: i64,
 }
 
-/// Cards a board may hold: with descriptions of at most [`MAX_DESCRIPTION_CHARS`], one board stays
-/// under ~100 MB, so no single member can fill the disk by themselves.
+/// Cards a board may hold. With descriptions of at most [`MAX_DESCRIPTION_CHARS`], a board's cards
+/// hold at most ~80 MB of text, and with the other caps below a user's boards are bounded too: one
+/// member alone cannot grow the database without limit. (The event log, which keeps each change's
+/// before and after, is bounded separately by `EVENTS_KEEP` and `EVENTS_MAX_AGE_SECS`.)
 pub const MAX_CARDS_PER_BOARD: i64 = 2000;
 /// Columns a board may hold.
 pub const MAX_COLUMNS_PER_BOARD: i64 = 50;
