@@ -50,7 +50,10 @@ async fn main() -> anyhow::Result<()> {
         return serve(config).await;
     }
     let db = Db::open(&config.database_path, EventBus::new(16)).await?;
-    let fail = |e: liveboard::error::Error| anyhow::anyhow!("{e}");
+    let fail = |e: liveboard::error::Error| match e {
+        liveboard::error::Error::NotFound => anyhow::anyhow!("no such user"),
+        e => anyhow::anyhow!("{e}"),
+    };
     // Each prints the user's id. A running server stops honouring the old rights on the next
     // request; closing that user's open sockets at once is the realtime hub's job.
     match command {
