@@ -67,7 +67,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let bus = EventBus::new(16 * 1024);
-        let db = Db::open(&config.database_path, bus.clone()).await?;
+        let mut db = Db::open(&config.database_path, bus.clone()).await?;
+        db.max_cards_per_board = config.board_max_cards;
         bus.set_latest(events::latest_seq(&db.read).await?);
         if config.seed_demo && crate::seed::seed_demo(&db).await? {
             tracing::info!("seeded demo data");

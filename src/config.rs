@@ -60,6 +60,8 @@ pub struct Config {
     /// `X-Forwarded-For`; its last entry is used). Unset: the TCP peer's address. Set it only when every
     /// request comes through that proxy, or clients can pick their own address.
     pub client_ip_header: Option<String>,
+    /// Cards a board may hold (`BOARD_MAX_CARDS`; 0 for no limit).
+    pub board_max_cards: i64,
 }
 
 impl Default for Config {
@@ -89,6 +91,7 @@ impl Default for Config {
             password_queue: 32,
             login_attempts_per_minute: 30,
             client_ip_header: None,
+            board_max_cards: crate::domain::MAX_CARDS_PER_BOARD,
         }
     }
 }
@@ -135,6 +138,7 @@ impl Config {
             password_hashes: env("PASSWORD_HASHES", d.password_hashes)?.max(1),
             password_queue: env("PASSWORD_QUEUE", d.password_queue)?,
             login_attempts_per_minute: env("LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute)?,
+            board_max_cards: env("BOARD_MAX_CARDS", d.board_max_cards)?,
             client_ip_header: std::env::var("CLIENT_IP_HEADER")
                 .ok()
                 .map(|h| h.trim().to_ascii_lowercase())

@@ -39,6 +39,8 @@ pub struct Db {
     bus: EventBus,
     /// The last COMMIT that failed, until a later one succeeds: what `/health` reports.
     commit_failure: Arc<std::sync::Mutex<Option<(Instant, String)>>>,
+    /// Cards a board may hold (0: no limit); repositories check it inside the write.
+    pub max_cards_per_board: i64,
 }
 
 /// How long a failed COMMIT keeps `/health` unhealthy when no write has succeeded since.
@@ -90,7 +92,14 @@ impl Db {
         sqlx::migrate!("./migrations").run(&writer).await.map_err(anyhow::Error::from)?;
         let read =
             SqlitePoolOptions::new().max_connections(8).after_release(after_release).connect_with(options).await?;
-        Ok(Self { read, writer, write_lock: Arc::new(Mutex::new(())), bus, commit_failure: Default::default() })
+        Ok(Self {
+            read,
+            writer,
+            write_lock: Arc::new(Mutex::new(())),
+            bus,
+            commit_failure: Default::default(),
+            max_cards_per_board: crate::domain::MAX_CARDS_PER_BOARD,
+        })
     }
 
     /// Whether a write can be made now, and if not why: `/health` asks. Takes the writer (within

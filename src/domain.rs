@@ -122,7 +122,7 @@ pub struct BoardSnapshot {
     pub seq: i64,
 }
 
-/// Cards a board may hold. With descriptions of at most [`MAX_DESCRIPTION_CHARS`], a board's cards
+/// Cards a board may hold by default (`BOARD_MAX_CARDS`; 0 for no limit). With descriptions of at most [`MAX_DESCRIPTION_CHARS`], a board's cards
 /// hold at most ~80 MB of text, and with the other caps below a user's boards are bounded too: one
 /// member alone cannot grow the database without limit. (The event log, which keeps each change's
 /// before and after, is bounded separately by `EVENTS_KEEP` and `EVENTS_MAX_AGE_SECS`.)

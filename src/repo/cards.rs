@@ -119,6 +119,7 @@ async fn create_target(
     actor: UserId,
     column: Option<ColumnId>,
     place: Place,
+    max_cards: i64,
 ) -> Result<CreateTarget> {
     type Row = (bool, Option<String>, Option<BoardId>, Option<ColumnId>, Option<i64>, Option<String>, i64);
     // Only the sort direction is formatted into the SQL, never input.
@@ -133,10 +134,10 @@ async fn create_target(
                   (select id from target),
                   (select c.id from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
                   (select c.rank from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
-                  (select count(*) from cards where board_id = ?1)"#
+                  (select count(*) from (select 1 from cards where board_id = ?1 limit ?4))"#
     );
     let (board_exists, role, column_board, column_id, edge_id, edge_rank, cards): Row =
-        sqlx::query_as(&sql).bind(board).bind(actor).bind(column).fetch_one(conn).await?;
+        sqlx::query_as(&sql).bind(board).bind(actor).bind(column).bind(max_cards.max(0)).fetch_one(conn).await?;
     // A board that exists but is not theirs looks exactly like one that does not exist.
     if !board_exists || role.is_none() {
         return Err(Error::NotFound);
@@ -146,10 +147,11 @@ async fn create_target(
         (Some(_), Some(b)) if b != board => return Err(Error::invalid("column_id", NO_SUCH_COLUMN)),
         _ => {}
     }
-    if cards >= MAX_CARDS_PER_BOARD {
+    // Counting stops at the limit, so the check costs at most that many index entries.
+    if max_cards > 0 && cards >= max_cards {
         return Err(Error::invalid(
             "title",
-            format!("This board has reached its limit of {MAX_CARDS_PER_BOARD} cards; delete some first"),
+            format!("This board has reached its limit of {max_cards} cards; delete some first"),
         ));
     }
     let column_id = column_id.ok_or(Error::invalid("column_id", "This board has no columns"))?;
@@ -160,7 +162,7 @@ async fn create_target(
 /// Creates a card on `board`.
 pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Card> {
     let mut w = db.write(Some(actor)).await?;
-    let target = create_target(w.conn(), board, actor, new.column_id, new.place).await?;
+    let target = create_target(w.conn(), board, actor, new.column_id, new.place, db.max_cards_per_board).await?;
     let column_id = target.column_id;
     let assignee = match &new.assignee {
         Some(name) if !name.trim().is_empty() => Some(assignee(w.conn(), board, name).await?),
