@@ -41,6 +41,9 @@ pub struct Db {
     commit_failure: Arc<std::sync::Mutex<Option<(Instant, String)>>>,
     /// Cards a board may hold (0: no limit); repositories check it inside the write.
     pub max_cards_per_board: i64,
+    /// The last writer probe and when it finished: callers who arrive while one runs share it, so
+    /// a flood of `/health` requests takes the writer once at a time, not once each.
+    last_probe: Arc<Mutex<Option<(Instant, std::result::Result<(), String>)>>>,
 }
 
 /// How long a failed COMMIT keeps `/health` unhealthy when no write has succeeded since.
@@ -98,6 +101,7 @@ impl Db {
             write_lock: Arc::new(Mutex::new(())),
             bus,
             commit_failure: Default::default(),
+            last_probe: Default::default(),
             max_cards_per_board: crate::domain::MAX_CARDS_PER_BOARD,
         })
     }
@@ -107,6 +111,19 @@ impl Db {
     /// shows) and rolls back; a COMMIT that failed in the last minute, with none succeeding since,
     /// also counts.
     pub async fn check_writer(&self, within: Duration) -> std::result::Result<(), String> {
+        let asked = Instant::now();
+        let mut last = self.last_probe.lock().await;
+        if let Some((at, result)) = &*last
+            && *at >= asked
+        {
+            return result.clone();
+        }
+        let result = self.probe_writer(within).await;
+        *last = Some((Instant::now(), result.clone()));
+        result
+    }
+
+    async fn probe_writer(&self, within: Duration) -> std::result::Result<(), String> {
         let probe = async {
             let mut w = self.write(None).await?;
             sqlx::query(
