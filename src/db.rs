@@ -43,8 +43,11 @@ pub struct Db {
     pub max_cards_per_board: i64,
     /// The last writer probe and when it finished: callers who arrive while one runs share it, so
     /// a flood of `/health` requests takes the writer once at a time, not once each.
-    last_probe: Arc<Mutex<Option<(Instant, std::result::Result<(), String>)>>>,
+    last_probe: Arc<Mutex<Option<(Instant, Probe)>>>,
 }
+
+/// A writer probe's outcome: the reason it cannot write, if it cannot.
+type Probe = std::result::Result<(), String>;
 
 /// How long a failed COMMIT keeps `/health` unhealthy when no write has succeeded since.
 const COMMIT_FAILURE_SHOWN: Duration = Duration::from_secs(60);
