@@ -40,6 +40,13 @@ pub struct User {
     pub is_admin: bool,
 }
 
+impl User {
+    /// Admins only: the one check for `/admin`, announcements, the connection listing and `*`.
+    pub fn require_admin(&self) -> Result<(), Error> {
+        if self.is_admin { Ok(()) } else { Err(Error::Forbidden("admins only")) }
+    }
+}
+
 /// A board; `done_column_id` names the column whose cards count as done.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Board {
@@ -222,6 +229,56 @@ impl Labels {
     }
     pub fn into_vec(self) -> Vec<String> {
         self.0
+    }
+}
+
+/// Where a column or card goes: first, last, right after / before a sibling, or one step along.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    First,
+    #[default]
+    Last,
+    After(i64),
+    Before(i64),
+    /// One step towards the start (columns: left).
+    Earlier,
+    /// One step towards the end (columns: right).
+    Later,
+}
+
+impl Place {
+    /// A place named in a form or a JSON body: `first` (or `top`), `last` (or `bottom`), `up`, `down`.
+    pub fn parse(word: &str) -> Result<Self, Error> {
+        match word.trim() {
+            "first" | "top" => Ok(Self::First),
+            "last" | "bottom" => Ok(Self::Last),
+            "up" => Ok(Self::Earlier),
+            "down" => Ok(Self::Later),
+            other => {
+                Err(Error::invalid("place", format!("place is \"first\", \"last\", \"up\" or \"down\", not {other:?}")))
+            }
+        }
+    }
+}
+
+/// Where to put a card or column, as the API takes it: `after_id`, `before_id`, or a `place` word.
+#[derive(Debug, Default, Deserialize)]
+pub struct Placement {
+    pub after_id: Option<i64>,
+    pub before_id: Option<i64>,
+    pub place: Option<String>,
+}
+
+impl Placement {
+    /// The place asked for, if any; a sibling id wins over a word.
+    pub fn parse(&self) -> Result<Option<Place>, Error> {
+        Ok(match (self.after_id, self.before_id, self.place.as_deref()) {
+            (Some(a), _, _) => Some(Place::After(a)),
+            (None, Some(b), _) => Some(Place::Before(b)),
+            (None, None, Some(word)) => Some(Place::parse(word)?),
+            (None, None, None) => None,
+        })
     }
 }
 

@@ -6,7 +6,7 @@ use crate::{
     db::Db,
     domain::*,
     error::Result,
-    repo::{self, boards::Place, cards::NewCard},
+    repo::{self, cards::NewCard},
 };
 
 /// The demo users and their development passwords (printed at start-up and in the README).

@@ -171,21 +171,6 @@ pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &Column
     Ok(col)
 }
 
-/// Where a column or card goes: first, last, or right after / before a sibling.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Place {
-    First,
-    #[default]
-    Last,
-    After(i64),
-    Before(i64),
-    /// One step towards the start (columns: left).
-    Earlier,
-    /// One step towards the end (columns: right).
-    Later,
-}
-
 /// Renames and/or moves a column.
 pub async fn update_column(
     db: &Db,

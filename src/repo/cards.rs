@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    boards::{CARD_SELECT, Place, column, rank_for},
+    boards::{CARD_SELECT, column, rank_for},
     now, require_member,
 };
 use crate::{

@@ -52,12 +52,8 @@ pub(super) async fn revoke_token(
     Ok(Redirect::to("/settings").into_response())
 }
 
-pub(super) fn require_admin(user: &User) -> Result<(), Error> {
-    if user.is_admin { Ok(()) } else { Err(Error::Forbidden("admins only")) }
-}
-
 pub(super) async fn admin(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> PageResult<Markup> {
-    require_admin(&user)?;
+    user.require_admin()?;
     Ok(t::admin_page(&state.ctx(Some(&user.username)), state.hub.open_connections()))
 }
 
@@ -73,7 +69,7 @@ pub(super) async fn announce(
     CurrentUser(user): CurrentUser,
     Form(f): Form<AnnounceForm>,
 ) -> PageResult {
-    require_admin(&user)?;
+    user.require_admin()?;
     let message: String = f.message.trim().chars().take(200).collect();
     state.hub.announce(&message);
     Ok(Redirect::to("/admin").into_response())
