@@ -1,11 +1,11 @@
-//! Building the app: state, routes and middleware, bound to a listener. `main` and the tests both
+//! Building the app: routes and middleware around the state, bound to a listener. `main` and the tests both
 //! start the app through [`Application::build`], so tests run the real thing on port 0.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, FromRef, State},
+    extract::{DefaultBodyLimit, State},
     http::{HeaderValue, StatusCode, header},
     middleware,
     response::IntoResponse,
@@ -17,43 +17,12 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    api, assets, auth,
-    config::Config,
-    db::Db,
-    events::{self, EventBus},
-    metrics::Metrics,
-    passwords::Hashing,
-    realtime::{self, hub::Hub},
-    serve, web,
+    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, passwords::Hashing,
+    realtime, repo::events, serve, state::AppState, web,
 };
 
 /// Largest request body accepted (forms and JSON).
 pub const MAX_BODY: usize = 64 * 1024;
-
-/// Cheap-to-clone handles every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub hub: Hub,
-    pub metrics: Arc<Metrics>,
-    pub assets_version: Arc<str>,
-    pub login_throttle: Arc<auth::LoginThrottle>,
-    pub passwords: Arc<Hashing>,
-}
-
-impl AppState {
-    /// What the page layout needs.
-    pub fn ctx<'a>(&'a self, user: Option<&'a str>) -> liveboard_templates::Ctx<'a> {
-        liveboard_templates::Ctx { user, assets_version: &self.assets_version }
-    }
-}
-
-impl FromRef<AppState> for Db {
-    fn from_ref(s: &AppState) -> Self {
-        s.db.clone()
-    }
-}
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
@@ -89,7 +58,7 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new());
         let epoch = events::stream_info(&db.read).await?.epoch;
-        let hub = Hub::start(&bus, db.read.clone(), epoch, metrics.clone(), config.clone()).await?;
+        let hub = Hub::start(&bus, db.read.clone(), epoch, metrics.clone(), &config).await?;
         let state = AppState {
             config: config.clone(),
             db,
@@ -101,6 +70,7 @@ impl Application {
         };
 
         spawn_pruning(state.clone());
+        spawn_rights_check(state.clone());
 
         let router = Router::new()
             .merge(auth::router())
@@ -182,6 +152,36 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 fn header_layer(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// How often open sockets are checked against their users' rights.
+const RIGHTS_CHECK: Duration = Duration::from_secs(2);
+
+/// A socket keeps the rights its user had when it connected; a demotion or deletion (the CLI runs
+/// in another process, so no event reaches this one) closes that user's sockets within
+/// [`RIGHTS_CHECK`], and they reconnect with their rights as they are now, or not at all.
+fn spawn_rights_check(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RIGHTS_CHECK);
+        loop {
+            every.tick().await;
+            let connected = state.hub.connected_users().await;
+            if connected.is_empty() {
+                continue;
+            }
+            let ids: Vec<crate::domain::UserId> = connected.iter().map(|(id, _)| *id).collect();
+            match crate::repo::users::rights(&state.db.read, &ids).await {
+                Ok(now) => {
+                    for (id, was_admin) in connected {
+                        if now.get(&id) != Some(&was_admin) {
+                            state.hub.close_user(id);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "checking open sockets' rights failed"),
+            }
+        }
+    });
 }
 
 /// Prunes the event log every ten minutes (and once at start).

@@ -14,10 +14,10 @@ use tower_sessions::Session;
 
 pub use crate::throttle::LoginThrottle;
 use crate::{
-    app::AppState,
     domain::{Password, User, UserId, Username, account_key},
     error::{Error, Form, PageError, Result, with_retry_after},
     passwords, repo,
+    state::AppState,
     throttle::ClientAddr,
 };
 
@@ -179,7 +179,7 @@ async fn login_page(State(state): State<AppState>) -> maud::Markup {
 fn auth_form(state: &AppState, action: &str, username: &str, error: Option<&str>) -> maud::Markup {
     let ctx = state.ctx(None);
     // Only a server that seeded the demo shows its accounts (`make dev`).
-    let demo = if state.config.seed_demo { crate::seed::DEMO_USERS } else { &[] };
+    let demo = if state.config.seed_demo { crate::config::DEMO_USERS } else { &[] };
     liveboard_templates::auth_page(&ctx, &liveboard_templates::AuthForm { action, username, error, demo })
 }
 

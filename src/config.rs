@@ -163,6 +163,9 @@ where
     }
 }
 
+/// The demo accounts `make dev` seeds (`SEED_DEMO=true`), and the log-in page of such a server lists.
+pub const DEMO_USERS: &[(&str, &str)] = &[("alice", "alice-password"), ("bob", "bob-password")];
+
 #[cfg(test)]
 mod tests {
     #[test]

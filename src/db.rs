@@ -225,29 +225,28 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// Writes the event row for a change of `R` in this transaction. Call it once per changed record.
-    pub async fn record<R: Record>(&mut self, action: Action, before: Option<&R>, after: Option<&R>) -> Result<()> {
-        let subject = after.or(before).expect("an event describes a record");
-        let event = Event::new(
-            action,
-            R::COLLECTION,
-            subject.record_id(),
-            subject.board_id(),
-            self.actor,
-            before.map(serde_json::to_value).transpose().map_err(anyhow::Error::from)?,
-            after.map(serde_json::to_value).transpose().map_err(anyhow::Error::from)?,
-        );
+    /// Writes the event row for a change of one record in this transaction. Call it once per changed record.
+    pub async fn record<R: Clone + Into<Record>>(
+        &mut self,
+        action: Action,
+        before: Option<&R>,
+        after: Option<&R>,
+    ) -> Result<()> {
+        let event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
+        let json = |r: &Option<Record>| r.as_ref().map(serde_json::to_string).transpose();
+        let (before, after) =
+            (json(&event.before).map_err(anyhow::Error::from)?, json(&event.after).map_err(anyhow::Error::from)?);
         let seq: i64 = sqlx::query_scalar(
             r#"insert into events (board_id, collection, action, record_id, actor_id, before, after, created_at)
                values (?, ?, ?, ?, ?, ?, ?, ?) returning seq"#,
         )
         .bind(event.board_id)
-        .bind(&*event.collection)
+        .bind(event.collection.as_str())
         .bind(event.action.as_str())
         .bind(event.record_id)
         .bind(event.actor_id)
-        .bind(event.before.as_ref().map(|v| v.to_string()))
-        .bind(event.after.as_ref().map(|v| v.to_string()))
+        .bind(before)
+        .bind(after)
         .bind(event.at)
         .fetch_one(&mut *self.tx)
         .await?;

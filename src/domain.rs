@@ -40,6 +40,13 @@ pub struct User {
     pub is_admin: bool,
 }
 
+impl User {
+    /// Admins only: the one check for `/admin`, announcements, the connection listing and `*`.
+    pub fn require_admin(&self) -> Result<(), Error> {
+        if self.is_admin { Ok(()) } else { Err(Error::Forbidden("admins only")) }
+    }
+}
+
 /// A board; `done_column_id` names the column whose cards count as done.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Board {
@@ -87,15 +94,38 @@ pub struct Card {
     pub updated_at: OffsetDateTime,
 }
 
-/// A user's membership of a board.
+/// A user's role on a board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Member,
+}
+
+/// A user's membership of a board: the record members events carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Member {
     pub board_id: BoardId,
     pub user_id: UserId,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     #[serde(with = "time::serde::rfc3339")]
     pub added_at: OffsetDateTime,
+}
+
+/// A board member as authorization and the member list need them: who, and whether they own the board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoardMember {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+}
+
+impl From<&Member> for BoardMember {
+    fn from(m: &Member) -> Self {
+        Self { id: m.user_id, username: m.username.clone(), role: m.role }
+    }
 }
 
 /// A comment on a card.
@@ -216,6 +246,56 @@ impl Labels {
     }
     pub fn into_vec(self) -> Vec<String> {
         self.0
+    }
+}
+
+/// Where a column or card goes: first, last, right after / before a sibling, or one step along.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    First,
+    #[default]
+    Last,
+    After(i64),
+    Before(i64),
+    /// One step towards the start (columns: left).
+    Earlier,
+    /// One step towards the end (columns: right).
+    Later,
+}
+
+impl Place {
+    /// A place named in a form or a JSON body: `first` (or `top`), `last` (or `bottom`), `up`, `down`.
+    pub fn parse(word: &str) -> Result<Self, Error> {
+        match word.trim() {
+            "first" | "top" => Ok(Self::First),
+            "last" | "bottom" => Ok(Self::Last),
+            "up" => Ok(Self::Earlier),
+            "down" => Ok(Self::Later),
+            other => {
+                Err(Error::invalid("place", format!("place is \"first\", \"last\", \"up\" or \"down\", not {other:?}")))
+            }
+        }
+    }
+}
+
+/// Where to put a card or column, as the API takes it: `after_id`, `before_id`, or a `place` word.
+#[derive(Debug, Default, Deserialize)]
+pub struct Placement {
+    pub after_id: Option<i64>,
+    pub before_id: Option<i64>,
+    pub place: Option<String>,
+}
+
+impl Placement {
+    /// The place asked for, if any; a sibling id wins over a word.
+    pub fn parse(&self) -> Result<Option<Place>, Error> {
+        Ok(match (self.after_id, self.before_id, self.place.as_deref()) {
+            (Some(a), _, _) => Some(Place::After(a)),
+            (None, Some(b), _) => Some(Place::Before(b)),
+            (None, None, Some(word)) => Some(Place::parse(word)?),
+            (None, None, None) => None,
+        })
     }
 }
 

@@ -1,7 +1,10 @@
 //! The one error type: every layer returns it, and it renders as JSON for the API or as a page for the browser.
 
 use axum::{
-    extract::{FromRequest, rejection::FormRejection, rejection::JsonRejection},
+    extract::{
+        FromRequest, FromRequestParts,
+        rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection},
+    },
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -28,6 +31,9 @@ pub enum Error {
     /// No such record, or one the user may not know exists.
     #[error("not found")]
     NotFound,
+    /// The route exists, but not for this method (the response keeps axum's `Allow` header).
+    #[error("method not allowed here")]
+    MethodNotAllowed,
     /// The write is based on a stale version, or clashes with existing data.
     #[error("{0}")]
     Conflict(String),
@@ -62,6 +68,7 @@ impl Error {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooMany(_) | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +87,7 @@ impl Error {
             Self::Unauthorized => "AUTH_REQUIRED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict(_) => "CONFLICT",
             Self::TooMany(_) => "LIMIT_REACHED",
             Self::Throttled { .. } => "TOO_MANY_REQUESTS",
@@ -166,23 +174,40 @@ impl IntoResponse for PageError {
     }
 }
 
-impl From<JsonRejection> for Error {
-    fn from(r: JsonRejection) -> Self {
-        match r.status() {
+impl Error {
+    /// An extractor's rejection in our terms, by its status; its text says what was wrong.
+    fn rejected(status: StatusCode, text: String) -> Self {
+        match status {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
-            _ => Self::BadRequest(r.body_text()),
+            // A route that names a path parameter its handler does not have: our bug, not the client's.
+            s if s.is_server_error() => Self::Other(anyhow::anyhow!(text)),
+            _ => Self::BadRequest(text),
         }
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(r: JsonRejection) -> Self {
+        Self::rejected(r.status(), r.body_text())
     }
 }
 
 impl From<FormRejection> for Error {
     fn from(r: FormRejection) -> Self {
-        match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
-            _ => Self::BadRequest(r.body_text()),
-        }
+        Self::rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<PathRejection> for Error {
+    fn from(r: PathRejection) -> Self {
+        Self::rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(r: QueryRejection) -> Self {
+        Self::rejected(r.status(), r.body_text())
     }
 }
 
@@ -201,3 +226,13 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 #[derive(FromRequest)]
 #[from_request(via(axum::Form), rejection(Error))]
 pub struct Form<T>(pub T);
+
+/// `axum::extract::Path` whose rejections (`/api/boards/abc`) are our JSON errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct Path<T>(pub T);
+
+/// `axum::extract::Query` whose rejections (`?version=abc`) are our JSON errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct Query<T>(pub T);

@@ -70,7 +70,9 @@ pub async fn serve(
         tokio::spawn(async move {
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-            let conn = http.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service)).with_upgrades();
+            // A lingering close: the last bytes written (a close frame, a 413) reach the peer (see `net`).
+            let io = TokioIo::new(crate::net::Conn::new(tcp));
+            let conn = http.serve_connection(io, TowerToHyperService::new(service)).with_upgrades();
             let mut conn = pin!(conn);
             tokio::select! {
                 res = conn.as_mut() => {

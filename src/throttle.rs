@@ -14,11 +14,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::{
-    app::AppState,
+    config::Config,
     error::{Error, Result},
 };
 
@@ -129,12 +129,16 @@ impl ClientAddr {
     }
 }
 
-impl FromRequestParts<AppState> for ClientAddr {
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr
+where
+    std::sync::Arc<Config>: FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let config = std::sync::Arc::<Config>::from_ref(state);
         // The proxy appends the address it saw, so the last entry is the one it vouches for.
-        let forwarded = state.config.client_ip_header.as_deref().and_then(|h| {
+        let forwarded = config.client_ip_header.as_deref().and_then(|h| {
             let v = parts.headers.get(h)?.to_str().ok()?;
             v.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
         });

@@ -345,6 +345,23 @@ async fn an_admin_demoted_from_the_command_line_loses_admin_rights_in_the_open_s
 }
 
 #[tokio::test]
+async fn the_open_sockets_of_a_user_demoted_or_deleted_from_the_command_line_close_with_4401() {
+    let app = spawn_app().await;
+    let root = app.admin("root").await;
+    let bob = app.signup("bob").await;
+    let (mut root_ws, _) = realtime(&root, "").await;
+    subscribe(&mut root_ws, "*").await;
+    let (mut bob_ws, _) = realtime(&bob, "").await;
+
+    cli(&app, &["demote-user", "root"], None).await;
+    assert_eq!(close_code(&mut root_ws).await, Some(4401), "an admin's `*` must not outlive the demotion");
+    cli(&app, &["delete-user", "bob"], None).await;
+    assert_eq!(close_code(&mut bob_ws).await, Some(4401));
+    let (_, fresh) = realtime(&root, "").await;
+    assert_eq!(fresh["type"], "connected", "the demoted user may reconnect, with the rights they have now");
+}
+
+#[tokio::test]
 async fn a_user_deleted_from_the_command_line_is_signed_out_and_their_writes_get_401_not_500() {
     let app = spawn_app().await;
     let alice = app.signup("alice").await;

@@ -309,7 +309,7 @@ async fn a_since_older_than_the_retention_gets_a_reset_with_the_whole_board() {
     let (since, epoch) = alice.page_position(b.id, "").await;
     let c1 = id(&alice.card(b.id, json!({"title": "kept in the board"})).await);
     let c2 = id(&alice.card(b.id, json!({"title": "in done", "column_id": b.done})).await);
-    let deleted = liveboard::events::prune(&app.state.db, 0, Duration::from_secs(3600)).await.unwrap();
+    let deleted = liveboard::repo::events::prune(&app.state.db, 0, Duration::from_secs(3600)).await.unwrap();
     assert!(deleted > 0);
 
     let mut live = alice.live_from(b.id, since, &epoch, "").await;

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    boards::{CARD_SELECT, Place, column, rank_for},
+    boards::{CARD_SELECT, column, rank_for},
     now, require_member,
 };
 use crate::{
     db::Db,
     domain::*,
     error::{Error, Result},
-    events::{Action, Event, load_range},
+    events::{Action, Event},
+    repo::events::load_range,
 };
 
 /// A card to create, already parsed.

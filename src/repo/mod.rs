@@ -5,24 +5,18 @@
 pub mod boards;
 pub mod cards;
 pub mod comments;
+pub mod events;
 pub mod users;
 
 use crate::{
-    domain::{BoardId, UserId},
+    domain::{BoardId, Role, UserId},
     error::{Error, Result},
 };
-
-/// A user's role on a board.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Owner,
-    Member,
-}
 
 /// Checks that `user` belongs to `board`: 404 if the board does not exist *or* they are not a member,
 /// so ids cannot be probed for what exists.
 pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardId, user: UserId) -> Result<Role> {
-    let role: Option<Option<String>> = sqlx::query_scalar(
+    let role: Option<Option<Role>> = sqlx::query_scalar(
         r#"select (select role from board_members m where m.board_id = b.id and m.user_id = ?)
            from boards b where b.id = ?"#,
     )
@@ -32,8 +26,7 @@ pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardI
     .await?;
     match role {
         None | Some(None) => Err(Error::NotFound),
-        Some(Some(r)) if r == "owner" => Ok(Role::Owner),
-        Some(Some(_)) => Ok(Role::Member),
+        Some(Some(role)) => Ok(role),
     }
 }
 

@@ -56,6 +56,18 @@ pub async fn set_password(db: &Db, username: &str, password_hash: &str) -> Resul
     id.ok_or(Error::NotFound)
 }
 
+/// Whether each of `ids` still exists, and is an admin: open sockets are checked against this,
+/// so a user demoted or deleted (by the CLI, from another process) loses their sockets.
+pub async fn rights(pool: &SqlitePool, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, bool>> {
+    let ids = serde_json::to_string(&ids).map_err(anyhow::Error::from)?;
+    let rows: Vec<(UserId, bool)> =
+        sqlx::query_as("select id, is_admin from users where id in (select value from json_each(?))")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Deletes a user who owns no board; returns their id. Each membership ends the way a removal does
 /// (their cards unassigned, their comments deleted, every change an event), so the log and live
 /// clients stay consistent. Their tokens go with them; their sessions end on their next request.
