@@ -3,24 +3,23 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
-    routing::{delete, get, post},
+    routing::{any, delete, get, post},
 };
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     auth::CurrentUser,
     domain::*,
-    error::{Error, Json, Result},
+    error::{Error, Json, Path, Query, Result},
     repo::{
         self,
-        boards::Place,
         cards::{CardPatch, NewCard},
     },
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -37,34 +36,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/comments/{id}", delete(delete_comment))
         .route("/api/columns/{id}", axum::routing::patch(update_column).delete(delete_column))
         .route("/api/connections", get(connections))
+        // Set on the routes above (so keep it after them): a wrong method answers in our shape, and
+        // axum still adds the `Allow` header of the route.
+        .method_not_allowed_fallback(method_not_allowed)
+        // Unknown paths under /api answer like the API, not like a page. A catch-all route rather than
+        // a `nest` with a fallback: a nested router strips `/api` from the path that `auth` reads.
+        .route("/api", any(no_such_route))
+        .route("/api/{*rest}", any(no_such_route))
+}
+
+async fn no_such_route() -> Error {
+    Error::NotFound
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// Where to put a card or column: `after_id`, `before_id`, or `place` ("first" / "last").
-#[derive(Debug, Default, Deserialize)]
-struct Placement {
-    after_id: Option<i64>,
-    before_id: Option<i64>,
-    place: Option<String>,
-}
-
-impl Placement {
-    fn parse(&self) -> Result<Option<Place>> {
-        Ok(match (self.after_id, self.before_id, self.place.as_deref()) {
-            (Some(a), _, _) => Some(Place::After(a)),
-            (None, Some(b), _) => Some(Place::Before(b)),
-            (None, None, Some("first")) => Some(Place::First),
-            (None, None, Some("last")) => Some(Place::Last),
-            (None, None, Some(other)) => {
-                return Err(Error::invalid("place", format!("place is \"first\" or \"last\", not {other:?}")));
-            }
-            (None, None, None) => None,
-        })
-    }
 }
 
 async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
@@ -305,9 +296,7 @@ async fn remove_member(
 
 /// Open realtime connections (admins only): id, user, subscriptions, connect time, acks.
 async fn connections(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<Value>> {
-    if !user.is_admin {
-        return Err(Error::Forbidden("admins only"));
-    }
+    user.require_admin()?;
     let list = state.hub.connections().await;
     Ok(Json(json!({ "latest_seq": state.db.bus().latest(), "connections": list })))
 }

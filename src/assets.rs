@@ -11,7 +11,7 @@ use axum::{
 use rust_embed::Embed;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Embed)]
 #[folder = "assets/"]

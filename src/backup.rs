@@ -62,7 +62,7 @@ pub async fn restore(db: &Path, src: &Path) -> anyhow::Result<()> {
             let mut old = open_rollback_journal(db)
                 .await
                 .with_context(|| format!("{} is in use: stop the server before restoring", db.display()))?;
-            let latest = crate::events::latest_seq(&mut old).await?;
+            let latest = crate::repo::events::latest_seq(&mut old).await?;
             old.close().await?;
             Some(latest)
         }

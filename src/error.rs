@@ -1,7 +1,10 @@
 //! The one error type: every layer returns it, and it renders as JSON for the API or as a page for the browser.
 
 use axum::{
-    extract::{FromRequest, rejection::FormRejection, rejection::JsonRejection},
+    extract::{
+        FromRequest, FromRequestParts,
+        rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection},
+    },
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -28,12 +31,21 @@ pub enum Error {
     /// No such record, or one the user may not know exists.
     #[error("not found")]
     NotFound,
+    /// The route exists, but not for this method (the response keeps axum's `Allow` header).
+    #[error("method not allowed here")]
+    MethodNotAllowed,
     /// The write is based on a stale version, or clashes with existing data.
     #[error("{0}")]
     Conflict(String),
     /// A cap on connections or requests is reached.
     #[error("{0}")]
     TooMany(&'static str),
+    /// This client is going too fast; it may try again after `retry_after` seconds (429).
+    #[error("{message}")]
+    Throttled { message: &'static str, retry_after: u64 },
+    /// The server is at capacity for this kind of work; try again after `retry_after` seconds (503).
+    #[error("{message}")]
+    Busy { message: &'static str, retry_after: u64 },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("expected Content-Type: application/json")]
@@ -56,10 +68,13 @@ impl Error {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooMany(_) | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            e if e.is_storage_full() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Sqlx(_) | Self::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,17 +87,43 @@ impl Error {
             Self::Unauthorized => "AUTH_REQUIRED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict(_) => "CONFLICT",
             Self::TooMany(_) => "LIMIT_REACHED",
+            Self::Throttled { .. } => "TOO_MANY_REQUESTS",
+            Self::Busy { .. } => "BUSY",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            e if e.is_storage_full() => "STORAGE_FULL",
             Self::Sqlx(_) | Self::Other(_) => "INTERNAL",
         }
     }
 
+    /// Seconds a client should wait before trying again, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled { retry_after, .. } | Self::Busy { retry_after, .. } => Some(*retry_after),
+            e if e.is_storage_full() => Some(60),
+            _ => None,
+        }
+    }
+
+    /// SQLite said the database or the disk is full (SQLITE_FULL): not a bug, and the client may
+    /// retry once an operator has made room, so it gets 503 and a message that says so.
+    pub fn is_storage_full(&self) -> bool {
+        // Extended result codes keep the primary code in the low byte.
+        matches!(self, Self::Sqlx(sqlx::Error::Database(d))
+            if d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 13))
+    }
+
     /// The message shown to the client: 5xx details are logged, never shown.
     pub fn public_message(&self) -> String {
-        if self.status().is_server_error() {
+        if self.is_storage_full() {
+            tracing::error!(error = ?self, "storage full");
+            "the server is out of storage space; try again later".to_owned()
+        } else if matches!(self, Self::Busy { .. }) {
+            self.to_string()
+        } else if self.status().is_server_error() {
             tracing::error!(error = ?self, "internal error");
             "something went wrong on our side".to_owned()
         } else {
@@ -98,8 +139,16 @@ impl IntoResponse for Error {
         if let Self::Validation { field, .. } = &self {
             body["error"]["field"] = json!(field);
         }
-        (status, axum::Json(body)).into_response()
+        with_retry_after(&self, (status, axum::Json(body)).into_response())
     }
+}
+
+/// Adds `Retry-After` when the error says when to come back.
+pub fn with_retry_after(e: &Error, mut res: Response) -> Response {
+    if let Some(secs) = e.retry_after() {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    res
 }
 
 /// An [`Error`] rendered for a browser: a redirect to the login page, or a small error page.
@@ -119,29 +168,46 @@ impl IntoResponse for PageError {
             e => {
                 let status = e.status();
                 let page = liveboard_templates::error_page(status.as_u16(), &e.public_message());
-                (status, page).into_response()
+                with_retry_after(&e, (status, page).into_response())
             }
+        }
+    }
+}
+
+impl Error {
+    /// An extractor's rejection in our terms, by its status; its text says what was wrong.
+    fn rejected(status: StatusCode, text: String) -> Self {
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
+            // A route that names a path parameter its handler does not have: our bug, not the client's.
+            s if s.is_server_error() => Self::Other(anyhow::anyhow!(text)),
+            _ => Self::BadRequest(text),
         }
     }
 }
 
 impl From<JsonRejection> for Error {
     fn from(r: JsonRejection) -> Self {
-        match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
-            _ => Self::BadRequest(r.body_text()),
-        }
+        Self::rejected(r.status(), r.body_text())
     }
 }
 
 impl From<FormRejection> for Error {
     fn from(r: FormRejection) -> Self {
-        match r.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
-            _ => Self::BadRequest(r.body_text()),
-        }
+        Self::rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<PathRejection> for Error {
+    fn from(r: PathRejection) -> Self {
+        Self::rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(r: QueryRejection) -> Self {
+        Self::rejected(r.status(), r.body_text())
     }
 }
 
@@ -160,3 +226,13 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 #[derive(FromRequest)]
 #[from_request(via(axum::Form), rejection(Error))]
 pub struct Form<T>(pub T);
+
+/// `axum::extract::Path` whose rejections (`/api/boards/abc`) are our JSON errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct Path<T>(pub T);
+
+/// `axum::extract::Query` whose rejections (`?version=abc`) are our JSON errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct Query<T>(pub T);

@@ -3,23 +3,18 @@
 //! repository → **event bus** → hub (subscriptions) → renderer → socket. A row in `events` is
 //! written in the same transaction as the change it describes; [`crate::db::WriteTx::commit`]
 //! publishes it here in sequence order. Both wire protocols read these events and their `seq`.
+//! The log's SQL (ranges, pruning, the stream's epoch) is in [`crate::repo::events`].
 
-use std::{
-    borrow::Cow,
-    sync::{
-        Arc, OnceLock,
-        atomic::{AtomicI64, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
 };
 
-use axum::extract::ws::Utf8Bytes;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use serde_json::Value;
-use sqlx::SqlitePool;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
-use crate::{domain::*, error::Result};
+use crate::domain::*;
 
 /// What happened to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,71 +33,104 @@ impl Action {
             Self::Delete => "delete",
         }
     }
-    fn parse(s: &str) -> Self {
+
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
-            "create" => Self::Create,
-            "delete" => Self::Delete,
-            _ => Self::Update,
+            "create" => Some(Self::Create),
+            "update" => Some(Self::Update),
+            "delete" => Some(Self::Delete),
+            _ => None,
         }
     }
 }
 
-/// A record that lives on a board and is published when it changes.
-///
-/// Implement this (three lines) and call [`crate::db::WriteTx::record`] in the repository, and the new
-/// collection flows to `/realtime/subscribe` with replay, authorization and metrics for free.
-pub trait Record: Serialize + DeserializeOwned {
-    /// The collection name clients subscribe to (`cards.*`).
-    const COLLECTION: &'static str;
-    /// The id clients subscribe to (`cards.42`).
-    fn record_id(&self) -> i64;
-    /// The board whose members may see this record.
-    fn board_id(&self) -> BoardId;
+/// Declares the closed set of realtime collections: one line per record type. Adding a line makes
+/// the compiler point at every `match` over [`Collection`] or [`Record`] that must learn the new one.
+macro_rules! collections {
+    ($($variant:ident($ty:ident) = $name:literal),* $(,)?) => {
+        /// A collection clients subscribe to (`cards.*`): the kind of a [`Record`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum Collection { $($variant),* }
+
+        impl Collection {
+            /// Every collection, in declaration order.
+            pub const ALL: &[Collection] = &[$(Self::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($name => Some(Self::$variant),)* _ => None }
+            }
+        }
+
+        /// A committed record, typed: what an event carries before and after the change.
+        #[derive(Clone, Debug, PartialEq, Serialize)]
+        #[serde(untagged)]
+        pub enum Record { $($variant($ty)),* }
+
+        impl Record {
+            pub fn collection(&self) -> Collection {
+                match self { $(Self::$variant(_) => Collection::$variant),* }
+            }
+
+            /// Reads a record of `collection` back from its JSON in the event log.
+            pub fn from_json(collection: Collection, json: &str) -> serde_json::Result<Self> {
+                match collection { $(Collection::$variant => serde_json::from_str(json).map(Self::$variant)),* }
+            }
+        }
+
+        $(
+            impl From<$ty> for Record {
+                fn from(r: $ty) -> Self { Self::$variant(r) }
+            }
+            impl<'a> TryFrom<&'a Record> for &'a $ty {
+                type Error = ();
+                fn try_from(r: &'a Record) -> Result<Self, ()> {
+                    match r { Record::$variant(x) => Ok(x), #[allow(unreachable_patterns)] _ => Err(()) }
+                }
+            }
+        )*
+    };
 }
 
-impl Record for Board {
-    const COLLECTION: &'static str = "boards";
-    fn record_id(&self) -> i64 {
-        self.id.0
-    }
-    fn board_id(&self) -> BoardId {
-        self.id
+collections! {
+    Boards(Board) = "boards",
+    Columns(Column) = "columns",
+    Cards(Card) = "cards",
+    Members(Member) = "members",
+    Comments(Comment) = "comments",
+}
+
+impl std::fmt::Display for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
-impl Record for Column {
-    const COLLECTION: &'static str = "columns";
-    fn record_id(&self) -> i64 {
-        self.id.0
+
+impl Record {
+    /// The id clients subscribe to (`cards.42`); a member's is their user id.
+    pub fn id(&self) -> i64 {
+        match self {
+            Self::Boards(b) => b.id.0,
+            Self::Columns(c) => c.id.0,
+            Self::Cards(c) => c.id.0,
+            Self::Members(m) => m.user_id.0,
+            Self::Comments(c) => c.id.0,
+        }
     }
-    fn board_id(&self) -> BoardId {
-        self.board_id
-    }
-}
-impl Record for Card {
-    const COLLECTION: &'static str = "cards";
-    fn record_id(&self) -> i64 {
-        self.id.0
-    }
-    fn board_id(&self) -> BoardId {
-        self.board_id
-    }
-}
-impl Record for Member {
-    const COLLECTION: &'static str = "members";
-    fn record_id(&self) -> i64 {
-        self.user_id.0
-    }
-    fn board_id(&self) -> BoardId {
-        self.board_id
-    }
-}
-impl Record for Comment {
-    const COLLECTION: &'static str = "comments";
-    fn record_id(&self) -> i64 {
-        self.id.0
-    }
-    fn board_id(&self) -> BoardId {
-        self.board_id
+
+    /// The board whose members may see this record.
+    pub fn board_id(&self) -> BoardId {
+        match self {
+            Self::Boards(b) => b.id,
+            Self::Columns(c) => c.board_id,
+            Self::Cards(c) => c.board_id,
+            Self::Members(m) => m.board_id,
+            Self::Comments(c) => c.board_id,
+        }
     }
 }
 
@@ -111,88 +139,61 @@ impl Record for Comment {
 pub struct Event {
     pub seq: i64,
     pub action: Action,
-    pub collection: Cow<'static, str>,
+    pub collection: Collection,
     pub record_id: i64,
     pub board_id: BoardId,
     pub actor_id: Option<UserId>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
+    pub before: Option<Record>,
+    pub after: Option<Record>,
     pub at: OffsetDateTime,
-    /// The JSON protocol's `record_event` message, serialized once on first use.
-    pub(crate) wire_json: OnceLock<Option<Utf8Bytes>>,
 }
 
 impl Event {
-    pub(crate) fn new(
-        action: Action,
-        collection: &'static str,
-        record_id: i64,
-        board_id: BoardId,
-        actor_id: Option<UserId>,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) -> Self {
+    /// The event for a change from `before` to `after` (at least one is present), not yet numbered.
+    pub fn new(action: Action, actor_id: Option<UserId>, before: Option<Record>, after: Option<Record>) -> Self {
+        let subject = after.as_ref().or(before.as_ref()).expect("an event describes a record");
         Self {
             seq: 0,
             action,
-            collection: Cow::Borrowed(collection),
-            record_id,
-            board_id,
+            collection: subject.collection(),
+            record_id: subject.id(),
+            board_id: subject.board_id(),
             actor_id,
             before,
             after,
             at: OffsetDateTime::now_utc(),
-            wire_json: OnceLock::new(),
         }
     }
 
-    /// The record before the change, typed (`None` for creates, or for another collection).
-    pub fn before<R: Record>(&self) -> Option<R> {
-        self.typed(self.before.as_ref())
+    /// The record before and after the change as `R` (`None` when the event is of another collection).
+    pub fn typed<'a, R>(&'a self) -> Option<(Option<&'a R>, Option<&'a R>)>
+    where
+        &'a R: TryFrom<&'a Record>,
+    {
+        let get = |r: &'a Option<Record>| r.as_ref().and_then(|r| <&R>::try_from(r).ok());
+        let (b, a) = (get(&self.before), get(&self.after));
+        (b.is_some() || a.is_some()).then_some((b, a))
     }
 
-    /// The record after the change, typed (`None` for deletes, or for another collection).
-    pub fn after<R: Record>(&self) -> Option<R> {
-        self.typed(self.after.as_ref())
+    /// The record after the change as `R`, if this is an event of `R`'s collection.
+    pub fn after<'a, R>(&'a self) -> Option<&'a R>
+    where
+        &'a R: TryFrom<&'a Record>,
+    {
+        self.typed::<R>()?.1
     }
 
-    fn typed<R: Record>(&self, v: Option<&Value>) -> Option<R> {
-        if self.collection != R::COLLECTION {
-            return None;
-        }
-        R::deserialize(v?).inspect_err(|e| tracing::warn!(seq = self.seq, error = %e, "undecodable event record")).ok()
-    }
-
-    /// The `record_event` message of `/realtime/subscribe`, serialized once and shared.
-    /// `None` if the record cannot be serialized: it is logged and skipped, other events go on.
-    pub fn json_message(&self) -> Option<Utf8Bytes> {
-        self.wire_json
-            .get_or_init(|| {
-                let record = match self.action {
-                    Action::Delete => serde_json::json!({ "id": self.record_id }),
-                    _ => self.after.clone().unwrap_or(Value::Null),
-                };
-                let msg = serde_json::json!({
-                    "type": "record_event",
-                    "collection": self.collection,
-                    "action": self.action,
-                    "record": record,
-                    "timestamp": self.at.format(&time::format_description::well_known::Rfc3339).ok(),
-                    "seq": self.seq,
-                });
-                match serde_json::to_string(&msg) {
-                    Ok(s) => Some(Utf8Bytes::from(s)),
-                    Err(e) => {
-                        tracing::error!(seq = self.seq, error = %e, "event cannot be serialized; skipped");
-                        None
-                    }
-                }
-            })
-            .clone()
+    /// The record before the change as `R`, if this is an event of `R`'s collection.
+    pub fn before<'a, R>(&'a self) -> Option<&'a R>
+    where
+        &'a R: TryFrom<&'a Record>,
+    {
+        self.typed::<R>()?.0
     }
 }
 
-/// The in-process bus: a tokio broadcast of committed events, plus the newest published `seq`.
+/// Where the hub reads committed events from: the seam a broker plugs into. In one process it is
+/// the in-process bus; an edge process would feed the same bus from a Redis stream.
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Event>>,
@@ -224,81 +225,4 @@ impl EventBus {
     pub(crate) fn set_latest(&self, seq: i64) {
         self.latest.store(seq, Ordering::Release);
     }
-}
-
-/// The identity and replay window of the event log.
-#[derive(Clone, Debug, Serialize)]
-pub struct StreamInfo {
-    pub epoch: String,
-    pub pruned_through: i64,
-}
-
-/// Reads the stream's epoch and the lowest seq a replay can start after.
-pub async fn stream_info(pool: &SqlitePool) -> Result<StreamInfo> {
-    let (epoch, pruned_through): (String, i64) =
-        sqlx::query_as("select epoch, pruned_through from stream where id = 1").fetch_one(pool).await?;
-    Ok(StreamInfo { epoch, pruned_through })
-}
-
-/// The newest committed sequence number.
-pub async fn latest_seq<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<i64> {
-    // sqlite_sequence remembers the last seq even when retention deleted every row.
-    Ok(sqlx::query_scalar("select coalesce((select seq from sqlite_sequence where name = 'events'), 0)")
-        .fetch_one(db)
-        .await?)
-}
-
-/// Events with `after < seq <= upto`, in order: the replay of what a client missed.
-pub async fn load_range(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<Arc<Event>>> {
-    type Row = (i64, Option<i64>, String, String, i64, Option<i64>, Option<String>, Option<String>, OffsetDateTime);
-    let rows: Vec<Row> = sqlx::query_as(
-        r#"select seq, board_id, collection, action, record_id, actor_id, before, after, created_at
-           from events where seq > ? and seq <= ? order by seq"#,
-    )
-    .bind(after)
-    .bind(upto)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, board_id, collection, action, record_id, actor_id, before, after, at)| {
-            let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-            Arc::new(Event {
-                seq,
-                action: Action::parse(&action),
-                collection: Cow::Owned(collection),
-                record_id,
-                board_id: BoardId(board_id.unwrap_or(0)),
-                actor_id: actor_id.map(UserId),
-                before: parse(before),
-                after: parse(after),
-                at,
-                wire_json: OnceLock::new(),
-            })
-        })
-        .collect())
-}
-
-/// Deletes events beyond the retention (by count and by age) and moves `pruned_through` up.
-pub async fn prune(db: &crate::db::Db, keep: i64, max_age: std::time::Duration) -> Result<u64> {
-    let cutoff = OffsetDateTime::now_utc() - max_age;
-    let mut w = db.write(None).await?;
-    let by_count: i64 =
-        sqlx::query_scalar("select coalesce(max(seq), 0) - ? from events").bind(keep).fetch_one(w.conn()).await?;
-    let by_age: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from events where created_at < ?")
-        .bind(cutoff)
-        .fetch_one(w.conn())
-        .await?;
-    let through = by_count.max(by_age);
-    let mut deleted = 0;
-    if through > 0 {
-        deleted =
-            sqlx::query("delete from events where seq <= ?").bind(through).execute(w.conn()).await?.rows_affected();
-        sqlx::query("update stream set pruned_through = max(pruned_through, ?) where id = 1")
-            .bind(through)
-            .execute(w.conn())
-            .await?;
-    }
-    w.commit().await?;
-    Ok(deleted)
 }

@@ -6,7 +6,7 @@
 
 /// The JSON API under `/api`.
 pub mod api;
-/// Building the app: state, routes, middleware, serving and shutdown.
+/// Building the app: routes, middleware, serving and shutdown.
 pub mod app;
 /// Static assets embedded in the binary.
 pub mod assets;
@@ -22,22 +22,39 @@ pub mod db;
 pub mod domain;
 /// The one error type.
 pub mod error;
-/// Events: the outbox rows and the in-process bus.
+/// Events: records, collections, and the in-process bus.
 pub mod events;
+/// The hub: routes committed events to the connections that may and want to see them; presence.
+pub mod hub;
 /// Prometheus metrics.
 pub mod metrics;
-/// The realtime hub and the two wire protocols.
+/// The TCP listener: no Nagle delay, and a lingering close so the last bytes written arrive.
+pub mod net;
+/// Password hashing through a bounded gate.
+pub mod passwords;
+/// Every message of both wire protocols, as typed structs.
+pub mod protocol;
+/// The two WebSocket endpoints (JSON pub/sub, live board fragments) and their socket loop.
 pub mod realtime;
-/// Domain records into views; live fragments.
+/// Domain records into template props; live fragments and JSON view events.
 pub mod render;
 /// Repositories: the only writers.
 pub mod repo;
 /// Demo data for `make dev`.
 pub mod seed;
+/// Serving connections: timeouts and a connection cap around hyper.
+pub mod serve;
+/// The app's state: the handles every handler can reach.
+pub mod state;
+/// Log-in throttling per client address and per (address, account).
+pub mod throttle;
 /// Personal API tokens.
 pub mod tokens;
+/// Views: which cards a subscription or page filter shows; enter / stay / leave.
+pub mod views;
 /// HTML pages and forms.
 pub mod web;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Config;
+pub use state::AppState;

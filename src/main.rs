@@ -1,10 +1,11 @@
-//! The `liveboard` binary: serve (the default), create a user, back up or restore the database.
-//! Thin: config → tracing → app → serve; the other commands call one library function each.
+//! The `liveboard` binary: serve (the default), manage users (create, demote, delete, reset a
+//! password), or back up and restore the database. Thin: config → tracing → app → serve; the other
+//! commands call one library function each.
 
 use clap::{Parser, Subcommand};
 use std::{io::IsTerminal, path::PathBuf};
 
-use liveboard::{Application, Config, auth, backup, db::Db, events::EventBus, seed};
+use liveboard::{Application, Config, auth, backup, db::Db, domain::Password, events::EventBus, passwords, repo, seed};
 use tracing::Level;
 use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -34,6 +35,17 @@ enum Command {
     /// Replace the database with the backup at PATH. Stop the server first: an open database is refused.
     /// Clients that were connected are told to resync when they come back.
     Restore { path: PathBuf },
+    /// Take a user's admin rights away; sessions lose them at once, open sockets within seconds.
+    DemoteUser { username: String },
+    /// Delete a user who owns no board; their sessions end on their next request.
+    DeleteUser { username: String },
+    /// Set a new password for a user.
+    ResetPassword {
+        username: String,
+        /// The new password; defaults to $LIVEBOARD_PASSWORD so it stays out of shell history.
+        #[arg(long, env = "LIVEBOARD_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 #[tokio::main]
@@ -51,25 +63,51 @@ async fn main() -> anyhow::Result<()> {
         .with(filter)
         .init();
     let config = Config::from_env()?;
-    match Cli::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
-        Command::CreateUser { username, password, admin } => {
-            let db = Db::open(&config.database_path, EventBus::new(16)).await?;
-            let user = auth::create_user(&db, &username, &password, admin).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created user {} (id {}){}", user.username, user.id, if admin { ", admin" } else { "" });
-            Ok(())
-        }
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    match &command {
+        Command::Serve => return serve(config).await,
+        // Without opening the database: a restore refuses a database anyone holds open.
         Command::Backup { path } => {
-            backup::backup(&config.database_path, &path).await?;
+            backup::backup(&config.database_path, path).await?;
             println!("backed up {} to {}", config.database_path.display(), path.display());
-            Ok(())
+            return Ok(());
         }
         Command::Restore { path } => {
-            backup::restore(&config.database_path, &path).await?;
+            backup::restore(&config.database_path, path).await?;
             println!("restored {} from {}", config.database_path.display(), path.display());
-            Ok(())
+            return Ok(());
+        }
+        _ => {}
+    }
+    let db = Db::open(&config.database_path, EventBus::new(16)).await?;
+    let fail = |e: liveboard::error::Error| match e {
+        liveboard::error::Error::NotFound => anyhow::anyhow!("no such user"),
+        e => anyhow::anyhow!("{e}"),
+    };
+    // Each prints the user's id. A running server honours the new rights on the user's next request,
+    // and closes their open sockets within seconds (see `app::spawn_rights_check`).
+    match command {
+        Command::Serve | Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled above"),
+        Command::CreateUser { username, password, admin } => {
+            let user = auth::create_user(&db, &username, &password, admin).await.map_err(fail)?;
+            println!("created user {} (id {}){}", user.username, user.id, if admin { ", admin" } else { "" });
+        }
+        Command::DemoteUser { username } => {
+            let id = repo::users::set_admin(&db, &username, false).await.map_err(fail)?;
+            println!("demoted user {username} (id {id})");
+        }
+        Command::DeleteUser { username } => {
+            let id = repo::users::delete(&db, &username).await.map_err(fail)?;
+            println!("deleted user {username} (id {id})");
+        }
+        Command::ResetPassword { username, password } => {
+            let password = Password::parse(&password).map_err(fail)?;
+            let hash = tokio::task::spawn_blocking(move || passwords::hash_now(&password)).await?.map_err(fail)?;
+            let id = repo::users::set_password(&db, &username, &hash).await.map_err(fail)?;
+            println!("set a new password for {username} (id {id})");
         }
     }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -1,25 +1,22 @@
-//! The renderer: domain records into the templates' view structs, the full board, and the live
-//! fragments. A fragment is rendered once per event and distinct output, never once per connection.
+//! The renderer: domain records into the templates' props, the full board, and the live HTML
+//! fragments (plus the JSON view events, which follow the same enter / stay / leave rule). A
+//! fragment is rendered once per event and distinct output, never once per connection.
 //!
 //! hub → **renderer** → per-connection queue → socket.
 
+use crate::{
+    domain::*,
+    events::{Action, Event, Record},
+    metrics::Metrics,
+    protocol::{ServerMsg, ViewOp},
+    views::{BoardCtx, PageFilter, Transition, View},
+};
 use axum::extract::ws::Utf8Bytes;
 use liveboard_templates::{self as t, dom};
 use maud::Markup;
-use serde_json::Value;
 
-use crate::{
-    domain::*,
-    events::{Action, Event},
-    metrics::Metrics,
-    realtime::{
-        hub::MemberEntry,
-        views::{BoardCtx, PageFilter, Transition, View},
-    },
-};
-
-pub fn card_view(c: &Card) -> t::CardView<'_> {
-    t::CardView {
+pub fn card_props(c: &Card) -> t::CardProps<'_> {
+    t::CardProps {
         id: c.id.0,
         board_id: c.board_id.0,
         column_id: c.column_id.0,
@@ -32,13 +29,13 @@ pub fn card_view(c: &Card) -> t::CardView<'_> {
     }
 }
 
-pub fn column_view(c: &Column, done: Option<ColumnId>) -> t::ColumnView<'_> {
-    t::ColumnView { id: c.id.0, board_id: c.board_id.0, name: &c.name, rank: &c.rank, is_done: done == Some(c.id) }
+pub fn column_props(c: &Column, done: Option<ColumnId>) -> t::ColumnProps<'_> {
+    t::ColumnProps { id: c.id.0, board_id: c.board_id.0, name: &c.name, rank: &c.rank, is_done: done == Some(c.id) }
 }
 
-fn comment_view(c: &Comment) -> t::CommentView<'_> {
+fn comment_props(c: &Comment) -> t::CommentProps<'_> {
     // `mine` is decided in the browser (data-author vs the page's user), so one render serves all.
-    t::CommentView { id: c.id.0, author: &c.author, body: &c.body, mine: false }
+    t::CommentProps { id: c.id.0, author: &c.author, body: &c.body, mine: false }
 }
 
 /// The board as `view` shows it: the page body, and the content of a live reset.
@@ -71,8 +68,8 @@ pub fn board_page<'a>(
         .iter()
         .map(|c| {
             let cards =
-                snap.cards.iter().filter(|k| k.column_id == c.id && view.matches(k, &ctx)).map(card_view).collect();
-            (column_view(c, snap.board.done_column_id), cards)
+                snap.cards.iter().filter(|k| k.column_id == c.id && view.matches(k, &ctx)).map(card_props).collect();
+            (column_props(c, snap.board.done_column_id), cards)
         })
         .collect();
     t::BoardPage {
@@ -84,9 +81,9 @@ pub fn board_page<'a>(
         members: snap
             .members
             .iter()
-            .map(|m| t::MemberView { username: &m.username, is_owner: m.role == "owner" })
+            .map(|m| t::MemberProps { username: &m.username, is_owner: m.role == Role::Owner })
             .collect(),
-        filter: t::FilterView {
+        filter: t::FilterProps {
             hide_done: filter.hide_done(),
             assignee: filter.assignee.as_deref().unwrap_or(""),
             label: filter.label.as_deref().unwrap_or(""),
@@ -107,27 +104,26 @@ fn bytes(m: Markup, metrics: &Metrics) -> Utf8Bytes {
 pub struct Fragments<'a> {
     e: &'a Event,
     ctx: BoardCtx,
-    members: Vec<MemberEntry>,
+    /// The board's members after the event (for the member list).
+    members: &'a [BoardMember],
     metrics: &'a Metrics,
-    cards: Option<(Option<Card>, Option<Card>)>,
+    cards: Option<(Option<&'a Card>, Option<&'a Card>)>,
     upsert: Option<Utf8Bytes>,
     remove: Option<Utf8Bytes>,
     common: Option<Option<Utf8Bytes>>,
 }
 
 impl<'a> Fragments<'a> {
-    pub fn new(e: &'a Event, ctx: BoardCtx, members: Vec<MemberEntry>, metrics: &'a Metrics) -> Self {
-        let cards = (e.collection == "cards").then(|| (e.before::<Card>(), e.after::<Card>()));
-        Self { e, ctx, members, metrics, cards, upsert: None, remove: None, common: None }
+    pub fn new(e: &'a Event, ctx: BoardCtx, members: &'a [BoardMember], metrics: &'a Metrics) -> Self {
+        Self { e, ctx, members, metrics, cards: e.typed::<Card>(), upsert: None, remove: None, common: None }
     }
 
     /// A board whose done column changed shows different cards in filtered views: those resync.
     pub fn changes_view_shape(&self) -> bool {
-        if self.e.collection != "boards" || self.e.action != Action::Update {
-            return false;
+        match self.e.typed::<Board>() {
+            Some((Some(b), Some(a))) => b.done_column_id != a.done_column_id,
+            _ => false,
         }
-        let (b, a) = (self.e.before::<Board>(), self.e.after::<Board>());
-        b.map(|b| b.done_column_id) != a.map(|a| a.done_column_id)
     }
 
     /// The frame `view` gets for this event, if any.
@@ -139,10 +135,10 @@ impl<'a> Fragments<'a> {
             }
             return self.common.clone().flatten();
         };
-        match view.transition(before.as_ref(), after.as_ref(), &self.ctx) {
+        match view.transition(*before, *after, &self.ctx) {
             Transition::Outside => None,
             Transition::Enter | Transition::Stay => {
-                let card = after.as_ref()?;
+                let card = (*after)?;
                 Some(
                     self.upsert
                         .get_or_insert_with(|| {
@@ -152,7 +148,7 @@ impl<'a> Fragments<'a> {
                                 Some(&dom::column_cards(card.column_id.0)),
                                 Some(&card.rank),
                                 seq,
-                                Some(t::card(&card_view(card))),
+                                Some(t::card(&card_props(card))),
                             );
                             bytes(m, self.metrics)
                         })
@@ -175,44 +171,38 @@ impl<'a> Fragments<'a> {
     /// Fragments that are the same in every view: columns, the board's title, members, comments.
     fn render_common(&self) -> Option<Utf8Bytes> {
         let (e, seq) = (self.e, self.e.seq);
-        let m: Markup = match (&*e.collection, e.action) {
-            ("columns", Action::Delete) => t::stream("remove", &dom::column(e.record_id), None, None, seq, None),
-            ("columns", Action::Create) => {
-                let c = e.after::<Column>()?;
-                let cv = column_view(&c, self.ctx.done_column);
-                t::stream(
+        let m: Markup = match (&e.after, e.action) {
+            (_, Action::Delete) => match e.before.as_ref()? {
+                Record::Columns(c) => t::stream("remove", &dom::column(c.id.0), None, None, seq, None),
+                Record::Comments(c) => t::stream("remove", &dom::comment(c.id.0), None, None, seq, None),
+                Record::Members(_) => self.members_list(),
+                // A deleted board closes its pages (see the hub); cards are per view (above).
+                Record::Boards(_) | Record::Cards(_) => return None,
+            },
+            (Some(Record::Columns(c)), action) => {
+                let cv = column_props(c, self.ctx.done_column);
+                let place = t::stream(
                     "upsert",
                     &dom::column(c.id.0),
                     Some(dom::COLUMNS),
                     Some(&c.rank),
                     seq,
-                    Some(t::column(&cv, &[], None)),
-                )
-            }
-            ("columns", Action::Update) => {
-                let c = e.after::<Column>()?;
-                let cv = column_view(&c, self.ctx.done_column);
-                maud::html! {
-                    (t::stream("upsert", &dom::column(c.id.0), Some(dom::COLUMNS), Some(&c.rank), seq, None))
-                    (t::stream("replace", &dom::column_head(c.id.0), None, None, seq, Some(t::column_head(&cv, 0))))
+                    (action == Action::Create).then(|| t::column(&cv, &[], None)),
+                );
+                if action == Action::Create {
+                    place
+                } else {
+                    maud::html! {
+                        (place)
+                        (t::stream("replace", &dom::column_head(c.id.0), None, None, seq, Some(t::column_head(&cv, 0))))
+                    }
                 }
             }
-            ("boards", Action::Update) => {
-                let b = e.after::<Board>()?;
+            (Some(Record::Boards(b)), Action::Update) => {
                 t::stream("replace", dom::BOARD_TITLE, None, None, seq, Some(t::board_title(b.id.0, &b.name)))
             }
-            ("members", _) => {
-                let gone = (e.action == Action::Delete).then_some(e.record_id);
-                let list: Vec<t::MemberView> = self
-                    .members
-                    .iter()
-                    .filter(|m| Some(m.id.0) != gone)
-                    .map(|m| t::MemberView { username: &m.username, is_owner: m.owner })
-                    .collect();
-                t::stream("replace", dom::MEMBERS, None, None, seq, Some(t::members(e.board_id.0, &list)))
-            }
-            ("comments", Action::Create) => {
-                let c = e.after::<Comment>()?;
+            (Some(Record::Members(_)), _) => self.members_list(),
+            (Some(Record::Comments(c)), Action::Create) => {
                 let rank = format!("{:020}", c.id.0);
                 t::stream(
                     "upsert",
@@ -220,47 +210,51 @@ impl<'a> Fragments<'a> {
                     Some(&dom::card_comments(c.card_id.0)),
                     Some(&rank),
                     seq,
-                    Some(t::comment(&comment_view(&c))),
+                    Some(t::comment(&comment_props(c))),
                 )
             }
-            ("comments", Action::Delete) => t::stream("remove", &dom::comment(e.record_id), None, None, seq, None),
-            _ => return None,
+            // A new board has no page open yet; comments are never edited; cards are per view.
+            (Some(Record::Boards(_) | Record::Comments(_) | Record::Cards(_)), _) | (None, _) => return None,
         };
         Some(bytes(m, self.metrics))
     }
+
+    fn members_list(&self) -> Markup {
+        // Rendered before the hub forgets a removed member: leave them out here.
+        let gone = (self.e.action == Action::Delete).then_some(self.e.record_id);
+        let list: Vec<t::MemberProps> = self
+            .members
+            .iter()
+            .filter(|m| Some(m.id.0) != gone)
+            .map(|m| t::MemberProps { username: &m.username, is_owner: m.role == Role::Owner })
+            .collect();
+        t::stream("replace", dom::MEMBERS, None, None, self.e.seq, Some(t::members(self.e.board_id.0, &list)))
+    }
 }
 
-/// The JSON view events of one event: the card JSON is serialized once; each subscription's
-/// message only adds its id around it.
+/// The JSON view events of one event: what each view subscription is sent (`insert`, `update`,
+/// `delete`), decided by the same transition as the HTML fragments.
 pub struct JsonViewEvents<'a> {
     e: &'a Event,
     ctx: BoardCtx,
-    cards: Option<(Option<Card>, Option<Card>)>,
+    cards: Option<(Option<&'a Card>, Option<&'a Card>)>,
 }
 
 impl<'a> JsonViewEvents<'a> {
     pub fn new(e: &'a Event, ctx: BoardCtx) -> Self {
-        let cards = (e.collection == "cards").then(|| (e.before::<Card>(), e.after::<Card>()));
-        Self { e, ctx, cards }
+        Self { e, ctx, cards: e.typed::<Card>() }
     }
 
     /// The `event` message for subscription `sub` with `view`, if the change concerns it.
     pub fn for_view(&mut self, view: &View, sub: &str) -> Option<Utf8Bytes> {
-        let (before, after) = self.cards.as_ref()?;
-        let (op, data) = match view.transition(before.as_ref(), after.as_ref(), &self.ctx) {
+        let (before, after) = self.cards?;
+        let (operation, data) = match view.transition(before, after, &self.ctx) {
             Transition::Outside => return None,
-            Transition::Enter => ("insert", self.e.after.as_ref()),
-            Transition::Stay => ("update", self.e.after.as_ref()),
-            Transition::Leave => ("delete", self.e.after.as_ref().or(self.e.before.as_ref())),
+            Transition::Enter => (ViewOp::Insert, self.e.after.as_ref()),
+            Transition::Stay => (ViewOp::Update, self.e.after.as_ref()),
+            Transition::Leave => (ViewOp::Delete, self.e.after.as_ref().or(self.e.before.as_ref())),
         };
-        let msg = serde_json::json!({
-            "type": "event",
-            "subscription": sub,
-            "operation": op,
-            "data": data.unwrap_or(&Value::Null),
-            "seq": self.e.seq,
-        });
-        Some(Utf8Bytes::from(msg.to_string()))
+        Some(ServerMsg::Event { subscription: sub, operation, data, seq: self.e.seq }.text())
     }
 }
 

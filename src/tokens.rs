@@ -35,7 +35,7 @@ pub fn from_request(parts: &Parts) -> Option<String> {
     if path != "/realtime/subscribe" && !path.ends_with("/live") {
         return None;
     }
-    parts.uri.query()?.split('&').find_map(|kv| kv.strip_prefix("token=")).map(str::to_owned)
+    form_urlencoded::parse(parts.uri.query()?.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
 }
 
 /// The user a token belongs to, and the token's id (to close its sockets when it is revoked).

@@ -7,20 +7,24 @@ use std::ops::ControlFlow;
 
 use axum::{
     Router,
-    extract::{Path, Query, State, WebSocketUpgrade, ws::Utf8Bytes},
+    extract::{State, WebSocketUpgrade, ws::Utf8Bytes},
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
 };
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{
-    hub::{ConnInfo, Kind, Signal},
-    socket::{self, Io, Protocol, RateLimit},
-    views::{PageFilter, View},
+use super::socket::{self, Io, Protocol, RateLimit};
+use crate::{
+    auth::SocketAuth,
+    domain::*,
+    error::{Error, Path, Query},
+    hub::{ConnInfo, Kind},
+    protocol::{BoardClientMsg, ServerMsg},
+    render, repo,
+    state::AppState,
+    views::{BoardCtx, PageFilter, View},
 };
-use crate::{app::AppState, auth::SocketAuth, domain::*, error::Error, render, repo};
 
 /// Longest gap replayed event by event; past it the board is re-rendered instead.
 const MAX_REPLAY: i64 = 1000;
@@ -53,10 +57,12 @@ async fn live(
     if let Err(e) = repo::require_member(&state.db.read, board, user.id).await {
         return e.into_response();
     }
-    let view = {
-        let boards = state.hub.shared.boards.read().expect("boards lock");
-        q.filter.view(user.id, |name| boards.member_id(board, name))
+    let members = match repo::boards::members(&state.db.read, board).await {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
     };
+    let view =
+        q.filter.view(user.id, |name| members.iter().find(|m| m.username.eq_ignore_ascii_case(name)).map(|m| m.id));
     let view = match view {
         Ok(v) => v,
         Err(e) => return e.into_response(),
@@ -96,16 +102,6 @@ struct BoardLive {
     signals: RateLimit,
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMsg {
-    Ping { timestamp: Option<serde_json::Value> },
-    Editing { card_id: i64 },
-    EditingStop { card_id: i64 },
-    Typing { card_id: i64 },
-    TypingStop { card_id: i64 },
-}
-
 impl BoardLive {
     /// Sends what happened since the page was rendered, or re-renders the board when that can't be replayed.
     async fn catch_up(&mut self, io: &mut Io, since: Option<i64>, epoch: Option<&str>) -> ControlFlow<()> {
@@ -122,13 +118,16 @@ impl BoardLive {
             Ok(events) => events,
             Err(_) => return self.reset(io).await,
         };
-        let (ctx, members) = {
-            let boards = io.state.hub.shared.boards.read().expect("boards lock");
-            (boards.ctx(self.board), boards.members(self.board))
-        };
+        let db = &io.state.db.read;
+        let (done_column, members) =
+            match (repo::boards::done_column(db, self.board).await, repo::boards::members(db, self.board).await) {
+                (Ok(d), Ok(m)) => (d, m),
+                _ => return self.reset(io).await,
+            };
+        let ctx = BoardCtx { done_column };
         let mut frames = Vec::new();
         for e in events.iter().filter(|e| e.board_id == self.board) {
-            let mut f = render::Fragments::new(e, ctx, members.clone(), &io.state.metrics);
+            let mut f = render::Fragments::new(e, ctx, &members, &io.state.metrics);
             if f.changes_view_shape() {
                 return self.reset(io).await;
             }
@@ -152,8 +151,7 @@ impl BoardLive {
                 return ControlFlow::Break(());
             }
         };
-        let markup =
-            render::board(&snap, &self.view, &self.filter, &io.state.hub.shared.epoch, &self.user.username, None);
+        let markup = render::board(&snap, &self.view, &self.filter, io.hub.epoch(), &self.user.username, None);
         let frame = render::reset_frame(markup, &io.state.metrics);
         io.skip_through = io.skip_through.max(snap.seq);
         if io.send(frame).await { ControlFlow::Continue(()) } else { ControlFlow::Break(()) }
@@ -162,22 +160,21 @@ impl BoardLive {
 
 impl Protocol for BoardLive {
     async fn on_text(&mut self, text: Utf8Bytes, io: &mut Io) -> ControlFlow<()> {
-        let msg: ClientMsg = match serde_json::from_str(&text) {
+        let msg: BoardClientMsg = match serde_json::from_str(&text) {
             Ok(m) => m,
             Err(e) => {
                 io.error("BAD_MESSAGE", e.to_string()).await;
                 return ControlFlow::Continue(());
             }
         };
-        let signal = match msg {
-            ClientMsg::Ping { timestamp } => {
-                io.send_json(json!({"type": "pong", "timestamp": timestamp})).await;
-                return ControlFlow::Continue(());
+        let Some(signal) = msg.signal() else {
+            let BoardClientMsg::Ping { timestamp } = msg else { return ControlFlow::Continue(()) };
+            if self.signals.allow() {
+                io.send_msg(ServerMsg::Pong { timestamp }).await;
+            } else {
+                io.error("RATE_LIMITED", "too many messages; slow down").await;
             }
-            ClientMsg::Editing { card_id } => Signal::Editing(CardId(card_id)),
-            ClientMsg::EditingStop { card_id } => Signal::EditingStop(CardId(card_id)),
-            ClientMsg::Typing { card_id } => Signal::Typing(CardId(card_id)),
-            ClientMsg::TypingStop { card_id } => Signal::TypingStop(CardId(card_id)),
+            return ControlFlow::Continue(());
         };
         if self.signals.allow() {
             io.hub.signal(io.reg.key, self.board, signal);

@@ -6,18 +6,22 @@
 use std::{future::Future, ops::ControlFlow, sync::Arc, time::Instant};
 
 use axum::{
-    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
+    extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code},
     http::HeaderMap,
 };
 use futures_util::SinkExt;
-use serde_json::json;
 
-use super::hub::{Control, Frame, Hub, Out, Registration};
 use crate::{
-    app::AppState,
     auth,
     error::Error,
-    events::{self, Event},
+    events::Event,
+    hub::{
+        Hub, Registration,
+        queue::{Control, Frame, Out},
+    },
+    protocol::ServerMsg,
+    repo,
+    state::AppState,
 };
 
 /// Sets the message limits and small per-connection buffers (memory matters at 10k+ sockets).
@@ -86,15 +90,15 @@ impl Io {
         self.ws.send(Message::Text(text.into())).await.is_ok()
     }
 
-    /// Sends a JSON value.
-    pub async fn send_json(&mut self, v: serde_json::Value) -> bool {
-        self.send(v.to_string()).await
+    /// Sends one protocol message now.
+    pub async fn send_msg(&mut self, msg: ServerMsg<'_>) -> bool {
+        self.send(msg.text()).await
     }
 
     /// A protocol error; the connection stays open.
     pub async fn error(&mut self, code: &str, message: impl AsRef<str>) -> bool {
         self.state.metrics.protocol_errors.inc();
-        self.send_json(json!({"type": "error", "code": code, "message": message.as_ref()})).await
+        self.send_msg(ServerMsg::error(code, message.as_ref())).await
     }
 
     pub async fn close(&mut self, code: u16, reason: &str) {
@@ -136,10 +140,17 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
                         io.error("BAD_MESSAGE", "send JSON text messages").await;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_seen = Instant::now(),
-                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Ok(Message::Close(_))) => {
+                        // tungstenite has queued its answer (the echo, or 1002 for a close code that is
+                        // not allowed on the wire); it goes out on the next write, so flush it now.
+                        let _ = io.ws.flush().await;
+                        break;
+                    }
+                    None => break,
                     Some(Err(e)) => {
-                        if e.to_string().contains("too long") || e.to_string().contains("too big") {
-                            io.close(1009, "message too big").await;
+                        // The stream ends after a read error, but the sink still writes: tell the client why.
+                        if let Some((code, reason)) = close_for(e) {
+                            io.close(code, reason).await;
                         }
                         break;
                     }
@@ -173,12 +184,25 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
             }
             _ = ping.tick() => {
                 if last_seen.elapsed() > cfg.ws_timeout {
-                    io.close(1001, "no answer to ping").await;
+                    io.close(close_code::AWAY, "no answer to ping").await;
                     break;
                 }
                 if io.ws.send(Message::Ping(Default::default())).await.is_err() { break; }
             }
         }
+    }
+}
+
+/// The close code RFC 6455 asks for after a read error, or `None` when the peer is gone (nothing to tell).
+fn close_for(e: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::{Error as WsError, ProtocolError};
+    let e = e.into_inner().downcast::<WsError>().ok()?;
+    match *e {
+        WsError::Capacity(_) => Some((close_code::SIZE, "message too big")),
+        WsError::Utf8(_) => Some((close_code::INVALID, "invalid UTF-8")),
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        WsError::Protocol(_) => Some((close_code::PROTOCOL, "protocol error")),
+        _ => None,
     }
 }
 
@@ -241,7 +265,7 @@ pub async fn replay_range(
     upto: i64,
     max: i64,
 ) -> Result<Vec<Arc<Event>>, ReplayGap> {
-    if epoch.is_some_and(|e| e != state.hub.shared.epoch) {
+    if epoch.is_some_and(|e| e != state.hub.epoch()) {
         return Err(ReplayGap::EpochChanged);
     }
     if since > upto {
@@ -250,9 +274,9 @@ pub async fn replay_range(
     if upto - since > max {
         return Err(ReplayGap::TooMany);
     }
-    let info = events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
+    let info = repo::events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
     if since < info.pruned_through {
         return Err(ReplayGap::TooOld);
     }
-    events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
+    repo::events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
 }

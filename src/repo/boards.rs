@@ -2,12 +2,12 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{Role, now, rank, require_member};
+use super::{events::latest_seq, now, rank, require_member};
 use crate::{
     db::Db,
     domain::*,
     error::{Error, Result},
-    events::{Action, latest_seq},
+    events::{Action, Collection},
 };
 
 pub(crate) const CARD_SELECT: &str = r#"select c.id, c.board_id, c.column_id, c.title, c.description, c.assignee_id,
@@ -72,6 +72,11 @@ pub async fn snapshot(pool: &SqlitePool, id: BoardId, viewer: UserId) -> Result<
 /// Creates a board with Todo / Doing / Done columns, owned by `actor`.
 pub async fn create(db: &Db, actor: UserId, name: &BoardName) -> Result<Board> {
     let mut w = db.write(Some(actor)).await?;
+    let owned: i64 =
+        sqlx::query_scalar("select count(*) from boards where owner_id = ?").bind(actor).fetch_one(w.conn()).await?;
+    if owned >= MAX_BOARDS_PER_OWNER {
+        return Err(Error::invalid("name", format!("You own {owned} boards, the most allowed; delete one first")));
+    }
     let t = now();
     let id: BoardId = sqlx::query_scalar(
         "insert into boards (name, owner_id, created_at, updated_at) values (?, ?, ?, ?) returning id",
@@ -153,8 +158,14 @@ pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
 pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &ColumnName) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     require_member(w.conn(), board, actor).await?;
-    let last: Option<String> =
-        sqlx::query_scalar("select max(rank) from columns where board_id = ?").bind(board).fetch_one(w.conn()).await?;
+    let (last, count): (Option<String>, i64) =
+        sqlx::query_as("select max(rank), count(*) from columns where board_id = ?")
+            .bind(board)
+            .fetch_one(w.conn())
+            .await?;
+    if count >= MAX_COLUMNS_PER_BOARD {
+        return Err(Error::invalid("name", format!("A board has at most {MAX_COLUMNS_PER_BOARD} columns")));
+    }
     let t = now();
     let col: Column = sqlx::query_as(
         "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
@@ -169,21 +180,6 @@ pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &Column
     w.record(Action::Create, None, Some(&col)).await?;
     w.commit().await?;
     Ok(col)
-}
-
-/// Where a column or card goes: first, last, or right after / before a sibling.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Place {
-    First,
-    #[default]
-    Last,
-    After(i64),
-    Before(i64),
-    /// One step towards the start (columns: left).
-    Earlier,
-    /// One step towards the end (columns: right).
-    Later,
 }
 
 /// Renames and/or moves a column.
@@ -319,7 +315,7 @@ pub async fn remove_member(db: &Db, actor: UserId, board: BoardId, username: &st
         .fetch_optional(w.conn())
         .await?;
     let m = member(w.conn(), board, user.ok_or(Error::NotFound)?).await?;
-    if m.role == "owner" {
+    if m.role == Role::Owner {
         return Err(Error::Conflict("the board's owner cannot be removed".into()));
     }
     let cards: Vec<Card> = sqlx::query_as(&format!("{CARD_SELECT} where c.board_id = ? and c.assignee_id = ?"))
@@ -353,19 +349,52 @@ pub async fn remove_member(db: &Db, actor: UserId, board: BoardId, username: &st
     Ok(())
 }
 
-/// Every (board, member) pair: the hub's starting point for authorization, kept current by member events.
-pub async fn all_memberships(pool: &SqlitePool) -> Result<Vec<(BoardId, UserId)>> {
-    Ok(sqlx::query_as("select board_id, user_id from board_members").fetch_all(pool).await?)
+/// Every board's members (by name) and done column: where the hub's board access starts.
+pub async fn all_access(pool: &SqlitePool) -> Result<(Vec<(BoardId, BoardMember)>, Vec<(BoardId, Option<ColumnId>)>)> {
+    let members: Vec<(BoardId, UserId, String, Role)> = sqlx::query_as(
+        "select m.board_id, m.user_id, u.username, m.role from board_members m join users u on u.id = m.user_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let done = sqlx::query_as("select id, done_column_id from boards").fetch_all(pool).await?;
+    let members = members.into_iter().map(|(b, id, username, role)| (b, BoardMember { id, username, role })).collect();
+    Ok((members, done))
+}
+
+/// A board's members, by name.
+pub async fn members(pool: &SqlitePool, board: BoardId) -> Result<Vec<BoardMember>> {
+    let rows: Vec<Member> = sqlx::query_as(&format!("{MEMBER_SELECT} where m.board_id = ? order by u.username"))
+        .bind(board)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(BoardMember::from).collect())
+}
+
+/// The boards `user` is a member of (replays check each event against these).
+pub async fn ids_for(pool: &SqlitePool, user: UserId) -> Result<std::collections::HashSet<BoardId>> {
+    let ids: Vec<BoardId> =
+        sqlx::query_scalar("select board_id from board_members where user_id = ?").bind(user).fetch_all(pool).await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// A board's done column (what the `active_cards` view leaves out).
+pub async fn done_column(pool: &SqlitePool, board: BoardId) -> Result<Option<ColumnId>> {
+    Ok(sqlx::query_scalar("select done_column_id from boards where id = ?")
+        .bind(board)
+        .fetch_optional(pool)
+        .await?
+        .flatten())
 }
 
 /// The board a record of `collection` lives on, if the record exists (for record subscriptions).
-pub async fn board_of(pool: &SqlitePool, collection: &str, id: i64) -> Result<Option<BoardId>> {
+pub async fn board_of(pool: &SqlitePool, collection: Collection, id: i64) -> Result<Option<BoardId>> {
     let sql = match collection {
-        "boards" => "select id from boards where id = ?",
-        "columns" => "select board_id from columns where id = ?",
-        "cards" => "select board_id from cards where id = ?",
-        "comments" => "select board_id from comments where id = ?",
-        _ => return Ok(None),
+        Collection::Boards => "select id from boards where id = ?",
+        Collection::Columns => "select board_id from columns where id = ?",
+        Collection::Cards => "select board_id from cards where id = ?",
+        Collection::Comments => "select board_id from comments where id = ?",
+        // A member record's id is a user id, which is on many boards: no single board to check.
+        Collection::Members => return Ok(None),
     };
     Ok(sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await?)
 }

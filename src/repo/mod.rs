@@ -5,23 +5,18 @@
 pub mod boards;
 pub mod cards;
 pub mod comments;
+pub mod events;
 pub mod users;
 
 use crate::{
-    domain::{BoardId, UserId},
+    domain::{BoardId, Role, UserId},
     error::{Error, Result},
 };
 
-/// A user's role on a board.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Owner,
-    Member,
-}
-
-/// Checks that `user` belongs to `board`: 404 if the board does not exist, 403 if they are not a member.
+/// Checks that `user` belongs to `board`: 404 if the board does not exist *or* they are not a member,
+/// so ids cannot be probed for what exists.
 pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardId, user: UserId) -> Result<Role> {
-    let role: Option<Option<String>> = sqlx::query_scalar(
+    let role: Option<Option<Role>> = sqlx::query_scalar(
         r#"select (select role from board_members m where m.board_id = b.id and m.user_id = ?)
            from boards b where b.id = ?"#,
     )
@@ -30,10 +25,8 @@ pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardI
     .fetch_optional(db)
     .await?;
     match role {
-        None => Err(Error::NotFound),
-        Some(None) => Err(Error::Forbidden("you are not a member of this board")),
-        Some(Some(r)) if r == "owner" => Ok(Role::Owner),
-        Some(Some(_)) => Ok(Role::Member),
+        None | Some(None) => Err(Error::NotFound),
+        Some(Some(role)) => Ok(role),
     }
 }
 

@@ -265,11 +265,11 @@ async fn bad_input_gets_a_clear_json_error_and_writes_nothing() {
             400,
             "VALIDATION",
         ),
-        (alice.post_json(&format!("/api/boards/{other}/cards"), json!({"title": "intrude"})).await, 403, "FORBIDDEN"),
+        (alice.post_json(&format!("/api/boards/{other}/cards"), json!({"title": "intrude"})).await, 404, "NOT_FOUND"),
         (
             mallory.patch_json(&format!("/api/cards/{}", card["id"]), json!({"title": "mine now"})).await,
-            403,
-            "FORBIDDEN",
+            404,
+            "NOT_FOUND",
         ),
         (
             alice.post_json(&format!("/api/boards/{board}/cards"), json!({"title": "t", "assignee": "mallory"})).await,
@@ -573,4 +573,94 @@ async fn a_card_needs_a_column_of_its_own_board() {
     assert_eq!(s, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("no columns"), "{body}");
     assert_eq!(alice.post_json("/api/boards/999999/cards", json!({"title": "t"})).await.0, 404);
+}
+
+// ---- every error in the documented shape ----
+
+/// Method, path, (content type, body), and the status and error code the answer must have.
+type RefusedRequest<'a> = (&'a str, String, Option<(&'a str, &'a str)>, u16, &'a str);
+
+#[tokio::test]
+async fn every_refused_api_request_answers_the_documented_json_error() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, _) = alice.board("Mine").await;
+    let card = alice.card(board, json!({"title": "t"})).await["id"].as_i64().unwrap();
+    let (cards, one_card) = (format!("/api/boards/{board}/cards"), format!("/api/cards/{card}"));
+    let huge = json!({"title": "t", "description": "x".repeat(200_000)}).to_string();
+    const JSON: &str = "application/json";
+
+    let cases: Vec<RefusedRequest> = vec![
+        // path and query extractors
+        ("GET", "/api/boards/abc".into(), None, 400, "BAD_REQUEST"),
+        ("DELETE", "/api/boards/x/members/bob".into(), None, 400, "BAD_REQUEST"),
+        ("DELETE", format!("{one_card}?version=abc"), None, 400, "BAD_REQUEST"),
+        // bodies: malformed, wrong shape, wrong content type, too big
+        ("POST", cards.clone(), Some((JSON, "{\"title\": ")), 400, "BAD_REQUEST"),
+        ("POST", cards.clone(), Some((JSON, "{\"title\": 5}")), 400, "BAD_REQUEST"),
+        ("POST", cards.clone(), Some(("application/x-www-form-urlencoded", "title=x")), 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("PATCH", one_card.clone(), Some(("text/plain", "{}")), 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("POST", cards.clone(), Some((JSON, &huge)), 413, "PAYLOAD_TOO_LARGE"),
+        // routes: unknown paths, wrong methods
+        ("GET", "/api/nope".into(), None, 404, "NOT_FOUND"),
+        ("GET", "/api".into(), None, 404, "NOT_FOUND"),
+        ("POST", format!("/api/boards/{board}/nope"), Some((JSON, "{}")), 404, "NOT_FOUND"),
+        ("PUT", format!("/api/boards/{board}"), Some((JSON, "{}")), 405, "METHOD_NOT_ALLOWED"),
+        ("DELETE", "/api/me".into(), None, 405, "METHOD_NOT_ALLOWED"),
+    ];
+
+    for (method, path, body, want_status, want_code) in cases {
+        let case = format!("{method} {path}");
+        let mut req = alice.http.request(method.parse().unwrap(), alice.url(&path));
+        if let Some((content_type, body)) = body {
+            req = req.header("content-type", content_type).body(body.to_owned());
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("{case}: no answer: {e}"));
+
+        let status = res.status().as_u16();
+        let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let (content_type, allow) = (header("content-type"), header("allow"));
+        let text = res.text().await.unwrap();
+        assert_eq!(status, want_status, "{case}: {text}");
+        assert_eq!(content_type.as_deref(), Some("application/json"), "{case}: {text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{case}: {text}"));
+        assert_eq!(body["error"]["code"], want_code, "{case}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{case}: {body}");
+        if status == 405 {
+            let allow = allow.unwrap_or_else(|| panic!("{case}: a 405 names the allowed methods"));
+            assert!(allow.contains("GET"), "{case}: Allow: {allow}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_socket_handshake_query_answers_json_too() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let res = alice
+        .http
+        .get(alice.url("/realtime/subscribe?since=abc"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "BAD_REQUEST", "{body}");
+}
+
+#[tokio::test]
+async fn pages_still_answer_errors_with_html_pages() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    for path in ["/boards/999999", "/no-such-page"] {
+        let res = alice.get(path).await;
+        assert_eq!(res.status(), 404, "{path}");
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
+        assert!(res.text().await.unwrap().contains("<html"), "{path}");
+    }
 }

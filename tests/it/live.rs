@@ -257,7 +257,7 @@ async fn only_signed_in_members_from_an_allowed_origin_can_open_the_socket() {
     let b = board(&alice, "Private").await;
     let path = format!("/boards/{}/live", b.id);
 
-    assert_eq!(bob.try_ws(&path, None).await.err(), Some(403), "a non-member is refused before the upgrade");
+    assert_eq!(bob.try_ws(&path, None).await.err(), Some(404), "a non-member is refused before the upgrade");
     assert_eq!(app.anonymous().try_ws(&path, None).await.err(), Some(401), "an anonymous visitor must sign in");
     assert_eq!(
         alice.try_ws(&path, Some("https://evil.example")).await.err(),
@@ -307,7 +307,7 @@ async fn a_since_older_than_the_retention_gets_a_reset_with_the_whole_board() {
     let (since, epoch) = alice.page_position(b.id, "").await;
     let c1 = id(&alice.card(b.id, json!({"title": "kept in the board"})).await);
     let c2 = id(&alice.card(b.id, json!({"title": "in done", "column_id": b.done})).await);
-    let deleted = liveboard::events::prune(&app.state.db, 0, Duration::from_secs(3600)).await.unwrap();
+    let deleted = liveboard::repo::events::prune(&app.state.db, 0, Duration::from_secs(3600)).await.unwrap();
     assert!(deleted > 0);
 
     let mut live = alice.live_from(b.id, since, &epoch, "").await;
@@ -544,7 +544,7 @@ async fn a_member_removed_while_watching_is_revoked_and_disconnected() {
     assert_eq!(watching.close_code().await, Some(4403));
 
     // And the board's later changes do not reach him through a new socket either.
-    assert_eq!(bob.try_ws(&format!("/boards/{}/live", b.id), None).await.err(), Some(403));
+    assert_eq!(bob.try_ws(&format!("/boards/{}/live", b.id), None).await.err(), Some(404));
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@ mod support;
 
 /// Backups taken while the server runs, restores, and the resync they cause.
 mod backup;
+/// Hostile input: a full disk, login floods, throttles, stale rights, slow clients, probing ids.
+mod hardening;
 /// Auth, pages and forms, the JSON API, bad input, and the event outbox.
 mod http;
 /// The live board socket: fragments per view, resume and reset, authorization, back-pressure.

@@ -396,3 +396,48 @@ async fn an_editor_whose_page_disconnects_stops_showing_at_once() {
     };
     assert!(editing.is_empty() && typing.is_empty());
 }
+
+#[tokio::test]
+async fn a_json_client_that_unsubscribes_from_presence_receives_no_more_presence() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (b, card) = board_with(&alice, &["bob"]).await;
+    let (mut feed, _) = presence_feed(&bob, b).await;
+    let id = app.connections().await.into_iter().find(|c| c.user.as_deref() == Some("bob")).unwrap().id;
+
+    send(&mut feed, json!({"type": "unsubscribe", "presence": b})).await;
+    let (ack, _) = until_json(&mut feed, |v| v["type"] == "unsubscribed").await;
+    assert_eq!(ack["presence"], b);
+    let mut page = alice.live(b, "").await;
+    page.send(json!({"type": "typing", "card_id": card})).await;
+    page.barrier().await;
+
+    let before = app.hub_barrier(&mut feed, &id).await;
+    assert!(before.iter().all(|v| v["type"] != "presence" && v["type"] != "presence_state"), "{before:?}");
+    assert!(app.listing(&id).await.unwrap().subscriptions.is_empty());
+}
+
+#[tokio::test]
+async fn a_member_removed_from_the_board_leaves_its_presence_at_once() {
+    // A grace period far longer than the test: only the removal can end bob's presence.
+    let app = spawn_app_with(|c| {
+        c.presence_grace = Duration::from_secs(60);
+        c.editing_ttl = Duration::from_secs(60);
+    })
+    .await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (b, card) = board_with(&alice, &["bob"]).await;
+    let (mut feed, _) = presence_feed(&alice, b).await;
+    let mut bob_page = bob.live(b, "").await;
+    bob_page.send(json!({"type": "editing", "card_id": card})).await;
+    assert_eq!(next_presence(&mut feed).await, ev("join", "bob", None));
+    assert_eq!(next_presence(&mut feed).await, ev("editing", "bob", Some(card)));
+
+    assert_eq!(alice.delete(&format!("/api/boards/{b}/members/bob")).await, 204);
+
+    assert_eq!(next_presence(&mut feed).await, ev("editing_stop", "bob", Some(card)));
+    assert_eq!(next_presence(&mut feed).await, ev("leave", "bob", None));
+    assert_eq!(bob_page.close_code().await, Some(4403));
+}

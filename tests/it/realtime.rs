@@ -30,7 +30,7 @@ async fn a_client_that_connects_is_greeted_and_listed_for_admins() {
     let keys: Vec<&str> = hello.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 4, "{hello}");
     assert!(hello["seq"].as_i64().is_some_and(|s| s <= app.seq()), "{hello}");
-    assert_eq!(hello["epoch"].as_str(), Some(app.state.hub.shared.epoch.as_str()));
+    assert_eq!(hello["epoch"].as_str(), Some(app.state.hub.epoch()));
     let (status, list) = root.get_json("/api/connections").await;
     assert_eq!(status, 200, "{list}");
     let mine = list["connections"]
@@ -421,17 +421,42 @@ async fn malformed_json_and_unknown_types_are_bad_messages_and_the_connection_st
 }
 
 #[tokio::test]
-async fn an_oversized_message_closes_the_socket_with_1009() {
+async fn an_oversized_message_gets_close_1009_every_time() {
     let app = spawn_app().await;
     let alice = app.signup("alice").await;
-    let (mut ws, hello) = realtime(&alice, "").await;
+    // 1 MiB against a 64 KiB limit, through a small send buffer: the server stops reading at the
+    // frame header while the client is still sending; the close frame must arrive anyway, not a reset.
+    let huge = json!({"type": "ping", "timestamp": "x".repeat(1024 * 1024)}).to_string();
 
-    let huge = json!({"type": "ping", "timestamp": "x".repeat(70 * 1024)});
-    ws.send(Message::text(huge.to_string())).await.unwrap();
+    for attempt in 1..=20 {
+        let mut ws = alice.ws_small_send_buffer("/realtime/subscribe").await;
+        let hello = next_json(&mut ws).await;
+        ws.send(Message::text(huge.clone())).await.unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
 
-    assert_eq!(close_code(&mut ws).await, Some(1009));
-    let id = conn_id(&hello);
-    eventually("the connection is unlisted", || async { app.listing(&id).await.is_none() }).await;
+        assert_eq!(close_code(&mut ws).await, Some(1009), "attempt {attempt}");
+        let id = conn_id(&hello);
+        eventually("the connection is unlisted", || async { app.listing(&id).await.is_none() }).await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_frames_get_the_close_code_rfc_6455_asks_for() {
+    let app = spawn_app().await;
+    // first byte (FIN, RSV1-3, opcode), payload, expected close code
+    let cases: [(&str, u8, &[u8], u16); 6] = [
+        ("invalid UTF-8 in a text frame", 0x81, &[b'{', 0xc3, 0x28, b'}'], 1007),
+        ("a reserved data opcode", 0x83, b"{}", 1002),
+        ("RSV1 without an extension", 0xc1, b"{}", 1002),
+        ("a continuation with nothing to continue", 0x80, b"{}", 1002),
+        ("a close code not allowed on the wire (1005)", 0x88, &[0x03, 0xed], 1002),
+        ("a well-formed close (1000), answered in kind", 0x88, &[0x03, 0xe8], 1000),
+    ];
+
+    for (what, head, payload, want) in cases {
+        let mut raw = RawWs::connect(&app, "/realtime/subscribe").await;
+        raw.send_frame(head, payload).await;
+        assert_eq!(raw.close_code().await, Some(want), "{what}");
+    }
 }
 
 // ---- delivery under churn ----
@@ -570,14 +595,14 @@ async fn a_since_older_than_retention_gets_resync_required() {
     for i in 0..3 {
         alice.card(board, json!({"title": format!("missed {i}")})).await;
     }
-    liveboard::events::prune(&app.state.db, 1, Duration::from_secs(3600)).await.unwrap();
+    liveboard::repo::events::prune(&app.state.db, 1, Duration::from_secs(3600)).await.unwrap();
 
     let (mut ws, _) = realtime(&alice, &format!("?since={since}")).await;
     subscribe(&mut ws, "cards.*").await;
 
     let got = next_json(&mut ws).await;
     assert_eq!((got["type"].as_str(), got["reason"].as_str()), (Some("resync_required"), Some("too_old")), "{got}");
-    assert_eq!(got["epoch"].as_str(), Some(app.state.hub.shared.epoch.as_str()));
+    assert_eq!(got["epoch"].as_str(), Some(app.state.hub.epoch()));
     let live = alice.card(board, json!({"title": "live"})).await;
     assert_eq!(next_json(&mut ws).await["record"]["id"], live["id"]);
 }
@@ -764,4 +789,31 @@ async fn shutting_down_closes_every_socket_with_1012_so_clients_reconnect() {
 
     assert_eq!(close_code(&mut ws).await, Some(1012));
     tokio::time::timeout(WAIT, server).await.expect("the server stops").unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn an_announcement_reaches_signed_in_sockets_but_not_anonymous_ones() {
+    let app = spawn_app().await;
+    let root = app.admin("root").await;
+    let bob = app.signup("bob").await;
+    let (mut bob_ws, _) = realtime(&bob, "").await;
+    let (mut anon_ws, hello) = realtime(&app.anonymous(), "").await;
+    let anon_id = hello["connection_id"].as_str().unwrap().to_owned();
+
+    assert_eq!(root.form("/admin/announce", &[("message", "Deploy at six")]).await.status(), 303);
+    let (msg, _) = until_json(&mut bob_ws, |v| v["type"] == "custom_event").await;
+    assert_eq!(msg["data"]["announcement"], "Deploy at six");
+    let before = app.hub_barrier(&mut anon_ws, &anon_id).await;
+    assert!(before.is_empty(), "an anonymous socket got {before:?}");
+}
+
+#[tokio::test]
+async fn a_flood_of_acks_is_rate_limited_like_other_client_messages() {
+    let app = spawn_app().await;
+    let bob = app.signup("bob").await;
+    let (mut ws, _) = realtime(&bob, "").await;
+    for _ in 0..100 {
+        send(&mut ws, json!({"type": "ack", "seq": 0})).await;
+    }
+    assert_eq!(next_error_code(&mut ws).await, "RATE_LIMITED");
 }

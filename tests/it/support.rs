@@ -21,6 +21,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A running app with its own database; dropped with the test.
 pub struct TestApp {
     pub base: String,
+    /// The port the app bound (for raw TCP clients).
+    pub port: u16,
     pub state: AppState,
     /// The database's folder, when the app made its own.
     _dir: Option<tempfile::TempDir>,
@@ -41,7 +43,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base: format!("http://127.0.0.1:{port}"), state, _dir: Some(dir) }
+    TestApp { base: format!("http://127.0.0.1:{port}"), port, state, _dir: Some(dir) }
 }
 
 /// An app on a database file the test chose, with the way to stop it (restarts, restores).
@@ -61,7 +63,7 @@ pub async fn start_app_at(database: &std::path::Path) -> StoppableApp {
     let server = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    StoppableApp { app: TestApp { base: format!("http://127.0.0.1:{port}"), state, _dir: None }, stop, server }
+    StoppableApp { app: TestApp { base: format!("http://127.0.0.1:{port}"), port, state, _dir: None }, stop, server }
 }
 
 impl StoppableApp {
@@ -319,22 +321,22 @@ fn rand_ts() -> i64 {
 
 impl TestApp {
     /// The open connections as the hub lists them.
-    pub async fn connections(&self) -> Vec<liveboard::realtime::hub::ConnectionListing> {
+    pub async fn connections(&self) -> Vec<liveboard::hub::ConnectionListing> {
         self.state.hub.connections().await
     }
 
     /// One connection's listing, if it is open.
-    pub async fn listing(&self, connection_id: &str) -> Option<liveboard::realtime::hub::ConnectionListing> {
+    pub async fn listing(&self, connection_id: &str) -> Option<liveboard::hub::ConnectionListing> {
         self.connections().await.into_iter().find(|c| c.id == connection_id)
     }
 
     /// Waits until the hub has routed every published event (its frames are queued to the sockets).
     pub async fn settled(&self) {
-        let hub = self.state.hub.shared.clone();
+        let hub = self.state.hub.clone();
         let latest = self.seq();
         eventually("the hub routed every event", || {
             let hub = hub.clone();
-            async move { hub.dispatched.load(std::sync::atomic::Ordering::Acquire) >= latest }
+            async move { hub.dispatched() >= latest }
         })
         .await;
     }
@@ -354,13 +356,25 @@ impl User {
     /// Opens a WebSocket whose TCP receive buffer is tiny, so a client that stops reading pushes back
     /// on the server after a few kilobytes (a slow reader on a bad network).
     pub async fn ws_small_buffer(&self, path: &str) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        self.ws_on(socket, path).await
+    }
+
+    /// Opens a WebSocket whose TCP send buffer is small, so a large message is still being sent
+    /// (not sitting in kernel buffers) when the server answers it.
+    pub async fn ws_small_send_buffer(&self, path: &str) -> Ws {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_send_buffer_size(16 * 1024).unwrap();
+        self.ws_on(socket, path).await
+    }
+
+    async fn ws_on(&self, socket: tokio::net::TcpSocket, path: &str) -> Ws {
         let url = format!("{}{path}", self.base.replacen("http", "ws", 1));
         let mut req = url.into_client_request().unwrap();
         if let Some(c) = self.cookie() {
             req.headers_mut().insert("cookie", c.parse().unwrap());
         }
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.set_recv_buffer_size(4096).unwrap();
         let addr = self.base.trim_start_matches("http://").parse().unwrap();
         let stream = socket.connect(addr).await.unwrap();
         let (ws, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)).await.unwrap();
@@ -600,6 +614,23 @@ impl Live {
         send(&mut self.ws, v).await;
     }
 
+    /// Round-trips a ping: every frame the server queued before it has arrived once this returns.
+    pub async fn barrier(&mut self) -> Vec<Stream> {
+        let ts = rand_ts();
+        self.send(json!({"type": "ping", "timestamp": ts})).await;
+        let mut got: Vec<Stream> = self.pending.drain(..).collect();
+        loop {
+            match self.read_more().await {
+                Some(v) if v["type"] == "pong" && v["timestamp"] == ts => {
+                    got.extend(self.pending.drain(..));
+                    return got;
+                }
+                Some(v) => self.json.push(v),
+                None => {}
+            }
+        }
+    }
+
     /// Waits for the close frame and returns its code.
     pub async fn close_code(&mut self) -> Option<u16> {
         close_code(&mut self.ws).await
@@ -645,4 +676,96 @@ pub async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut c
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+// ---- a WebSocket spoken by hand ----
+
+/// A WebSocket spoken byte by byte over TCP, to send frames no client library would send (invalid
+/// UTF-8, reserved opcodes and bits) and to read the server's close code.
+pub struct RawWs {
+    tcp: TcpStream,
+    /// Bytes read but not parsed yet.
+    buf: Vec<u8>,
+}
+
+impl RawWs {
+    /// Does the opening handshake on `path` (anonymous, no Origin) and checks the server switched protocols.
+    pub async fn connect(app: &TestApp, path: &str) -> RawWs {
+        use tokio::io::AsyncWriteExt;
+        let mut tcp = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+        let handshake = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            app.port
+        );
+        tcp.write_all(handshake.as_bytes()).await.unwrap();
+        let mut raw = RawWs { tcp, buf: Vec::new() };
+        let end = loop {
+            if let Some(i) = raw.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            assert!(raw.fill().await, "the connection ended during the handshake");
+        };
+        let head = String::from_utf8_lossy(&raw.buf[..end]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        raw.buf.drain(..end);
+        raw
+    }
+
+    /// Reads more bytes; false once the connection has ended.
+    async fn fill(&mut self) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        match self.tcp.read(&mut chunk).await {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// Sends one frame of under 126 bytes. `head` is its first byte (FIN, RSV1-3, opcode); the
+    /// payload is masked, as a client's must be.
+    pub async fn send_frame(&mut self, head: u8, payload: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        assert!(payload.len() < 126, "short frames only");
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        let mut frame = vec![head, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+        self.tcp.write_all(&frame).await.unwrap();
+    }
+
+    /// Reads the server's frames until its close frame and returns the code; `None` if the
+    /// connection ends without one.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                while let Some((opcode, payload, len)) = server_frame(&self.buf) {
+                    self.buf.drain(..len);
+                    if opcode == 0x8 {
+                        return payload.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                    }
+                }
+                if !self.fill().await {
+                    return None;
+                }
+            }
+        })
+        .await
+        .expect("closed within 5 s")
+    }
+}
+
+/// The first whole frame in `buf` (servers do not mask): opcode, payload, and its length on the wire.
+fn server_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let (head, len7) = (*buf.first()?, *buf.get(1)? & 0x7f);
+    let (len, start) = match len7 {
+        126 => (u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize, 4),
+        127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize, 10),
+        n => (n as usize, 2),
+    };
+    let payload = buf.get(start..start + len)?;
+    Some((head & 0x0f, payload.to_vec(), start + len))
 }

@@ -245,7 +245,7 @@ async fn resuming_a_view_from_before_retention_gets_a_fresh_snapshot() {
     let a = alice.card(board, json!({"title": "a", "column_id": cols[0]})).await;
     alice.card(board, json!({"title": "b", "column_id": cols[2]})).await;
     let c = alice.card(board, json!({"title": "c", "column_id": cols[1]})).await;
-    liveboard::events::prune(&app.state.db, 1, std::time::Duration::from_secs(3600)).await.unwrap();
+    liveboard::repo::events::prune(&app.state.db, 1, std::time::Duration::from_secs(3600)).await.unwrap();
     let (mut ws, _) = realtime(&alice, "").await;
 
     let answer = subscribe_view(&mut ws, json!({"view": "active_cards", "board_id": board, "since": since})).await;

@@ -1,7 +1,8 @@
-//! Views: which cards a subscription shows. One definition serves the board page's filters, the
-//! live HTML fragments and the JSON view subscriptions.
+//! Views: which cards a subscription shows, and how a change looks from one (a card enters, stays
+//! in, or leaves it). One definition serves the board page's filters, the live HTML fragments and the
+//! JSON view subscriptions. "View" means this and only this; template inputs are "props".
 //!
-//! hub → **view filter** (a card enters, changes in, or leaves the view) → renderer.
+//! hub → **view filter** (enter / stay / leave) → renderer.
 
 use serde::Deserialize;
 
@@ -165,26 +166,17 @@ impl PageFilter {
 
     /// The query string of this filter, for links and the socket URL.
     pub fn query(&self) -> String {
-        let mut parts = Vec::new();
+        let mut q = form_urlencoded::Serializer::new(String::new());
         if self.hide_done() {
-            parts.push("hide_done=1".to_owned());
+            q.append_pair("hide_done", "1");
         }
         for (k, v) in [("assignee", &self.assignee), ("label", &self.label), ("q", &self.q)] {
             if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                parts.push(format!("{k}={}", urlencode(v)));
+                q.append_pair(k, v);
             }
         }
-        parts.join("&")
+        q.finish()
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// How one change looks from one view.

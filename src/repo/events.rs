@@ -1,0 +1,103 @@
+//! The event log's own SQL: its newest seq, ranges for replay, the stream's epoch, and pruning.
+//!
+//! repository → **event log** (rows written by [`crate::db::WriteTx::record`]) → replay on the sockets.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+use time::OffsetDateTime;
+
+use crate::{
+    db::Db,
+    domain::{BoardId, UserId},
+    error::Result,
+    events::{Action, Collection, Event, Record},
+};
+
+/// The identity and replay window of the event log.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamInfo {
+    pub epoch: String,
+    pub pruned_through: i64,
+}
+
+/// Reads the stream's epoch and the lowest seq a replay can start after.
+pub async fn stream_info(pool: &SqlitePool) -> Result<StreamInfo> {
+    let (epoch, pruned_through): (String, i64) =
+        sqlx::query_as("select epoch, pruned_through from stream where id = 1").fetch_one(pool).await?;
+    Ok(StreamInfo { epoch, pruned_through })
+}
+
+/// The newest committed sequence number.
+pub async fn latest_seq<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<i64> {
+    // sqlite_sequence remembers the last seq even when retention deleted every row.
+    Ok(sqlx::query_scalar("select coalesce((select seq from sqlite_sequence where name = 'events'), 0)")
+        .fetch_one(db)
+        .await?)
+}
+
+/// Events with `after < seq <= upto`, in order: the replay of what a client missed.
+pub async fn load_range(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<Arc<Event>>> {
+    type Row = (i64, Option<i64>, String, String, i64, Option<i64>, Option<String>, Option<String>, OffsetDateTime);
+    let rows: Vec<Row> = sqlx::query_as(
+        r#"select seq, board_id, collection, action, record_id, actor_id, before, after, created_at
+           from events where seq > ? and seq <= ? order by seq"#,
+    )
+    .bind(after)
+    .bind(upto)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(seq, board_id, collection, action, record_id, actor_id, before, after, at)| {
+            // Rows of a collection or action this build does not know (a newer schema) are skipped, with a log.
+            let (Some(collection), Some(action)) = (Collection::parse(&collection), Action::parse(&action)) else {
+                tracing::warn!(seq, collection, action, "event of an unknown kind skipped");
+                return None;
+            };
+            let parse = |s: Option<String>| {
+                s.and_then(|s| {
+                    Record::from_json(collection, &s)
+                        .inspect_err(|e| tracing::warn!(seq, error = %e, "undecodable event record"))
+                        .ok()
+                })
+            };
+            Some(Arc::new(Event {
+                seq,
+                action,
+                collection,
+                record_id,
+                board_id: BoardId(board_id.unwrap_or(0)),
+                actor_id: actor_id.map(UserId),
+                before: parse(before),
+                after: parse(after),
+                at,
+            }))
+        })
+        .collect())
+}
+
+/// Deletes events beyond the retention (by count and by age) and moves `pruned_through` up.
+pub async fn prune(db: &Db, keep: i64, max_age: std::time::Duration) -> Result<u64> {
+    let cutoff = OffsetDateTime::now_utc() - max_age;
+    let mut w = db.write(None).await?;
+    let by_count: i64 =
+        sqlx::query_scalar("select coalesce(max(seq), 0) - ? from events").bind(keep).fetch_one(w.conn()).await?;
+    let by_age: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from events where created_at < ?")
+        .bind(cutoff)
+        .fetch_one(w.conn())
+        .await?;
+    let through = by_count.max(by_age);
+    let mut deleted = 0;
+    if through > 0 {
+        deleted =
+            sqlx::query("delete from events where seq <= ?").bind(through).execute(w.conn()).await?.rows_affected();
+        sqlx::query("update stream set pruned_through = max(pruned_through, ?) where id = 1")
+            .bind(through)
+            .execute(w.conn())
+            .await?;
+    }
+    w.commit().await?;
+    Ok(deleted)
+}

@@ -1,0 +1,39 @@
+//! The app's state: cheap-to-clone handles every handler can reach. A leaf of the module tree:
+//! handlers, sockets and middleware import it; it imports only the handles it holds.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::{config::Config, db::Db, hub::Hub, metrics::Metrics, passwords::Hashing, throttle::LoginThrottle};
+
+/// Cheap-to-clone handles every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub hub: Hub,
+    pub metrics: Arc<Metrics>,
+    pub assets_version: Arc<str>,
+    pub login_throttle: Arc<LoginThrottle>,
+    pub passwords: Arc<Hashing>,
+}
+
+impl AppState {
+    /// What the page layout needs.
+    pub fn ctx<'a>(&'a self, user: Option<&'a str>) -> liveboard_templates::Ctx<'a> {
+        liveboard_templates::Ctx { user, assets_version: &self.assets_version }
+    }
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(s: &AppState) -> Self {
+        s.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(s: &AppState) -> Self {
+        s.config.clone()
+    }
+}

@@ -1,0 +1,89 @@
+//! Browser pages: plain HTML forms that work without JavaScript (POST, redirect, GET).
+//! Thin handlers: extract → parse into domain types → call the repository → render or redirect.
+//! This file holds the routes and the helpers the page handlers share; `boards`, `cards` and
+//! `settings` hold the handlers.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use liveboard_templates as t;
+use maud::Markup;
+use serde::Deserialize;
+
+use crate::{
+    auth::CurrentUser,
+    domain::*,
+    error::{Error, Form, PageError},
+    render,
+    repo::{
+        self,
+        cards::{CardPatch, NewCard},
+    },
+    state::AppState,
+    tokens,
+    views::PageFilter,
+};
+
+/// The board, its columns and members.
+mod boards;
+/// Cards, the editor, comments.
+mod cards;
+/// Settings (tokens) and admin.
+mod settings;
+
+pub(super) type PageResult<T = Response> = Result<T, PageError>;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/boards", post(boards::create_board))
+        .route("/boards/{id}", get(boards::board).post(boards::rename_board))
+        .route("/boards/{id}/delete", post(boards::delete_board))
+        .route("/boards/{id}/cards", post(cards::create_card))
+        .route("/boards/{id}/columns", post(boards::create_column))
+        .route("/boards/{id}/members", post(boards::add_member))
+        .route("/boards/{id}/members/{username}/delete", post(boards::remove_member))
+        .route("/cards/{id}", get(cards::editor).post(cards::save_card))
+        .route("/cards/{id}/edit", get(cards::editor))
+        .route("/cards/{id}/move", post(cards::move_card))
+        .route("/cards/{id}/delete", post(cards::delete_card))
+        .route("/cards/{id}/comments", post(cards::add_comment))
+        .route("/comments/{id}/delete", post(cards::delete_comment))
+        .route("/columns/{id}", post(boards::rename_column))
+        .route("/columns/{id}/move", post(boards::move_column))
+        .route("/columns/{id}/delete", post(boards::delete_column))
+        .route("/settings", get(settings::settings))
+        .route("/settings/tokens", post(settings::create_token))
+        .route("/settings/tokens/{id}/delete", post(settings::revoke_token))
+        .route("/admin", get(settings::admin))
+        .route("/admin/announce", post(settings::announce))
+        // Any other path gets the HTML 404 page (unknown paths under /api answer JSON, see `api::router`).
+        .fallback(not_found)
+}
+
+async fn not_found() -> PageError {
+    Error::NotFound.into()
+}
+
+pub(super) fn to_board(id: BoardId) -> Response {
+    Redirect::to(&format!("/boards/{id}")).into_response()
+}
+
+/// Requests from the board page's script want a fragment or an empty 204, not a redirect.
+pub(super) fn partial(headers: &HeaderMap) -> bool {
+    headers.contains_key("x-partial")
+}
+
+async fn home(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> PageResult<Markup> {
+    boards_page(&state, &user, "", None).await
+}
+
+pub(super) async fn boards_page(state: &AppState, user: &User, name: &str, error: Option<&str>) -> PageResult<Markup> {
+    let boards = repo::boards::list_for(&state.db.read, user.id).await?;
+    let items: Vec<t::BoardItem> = boards.iter().map(|b| t::BoardItem { id: b.id.0, name: &b.name }).collect();
+    Ok(t::boards_page(&state.ctx(Some(&user.username)), &items, name, error))
+}

@@ -1,0 +1,28 @@
+//! DOM ids, shared by the page and the live fragments that target it.
+
+pub fn card(id: i64) -> String {
+    format!("card-{id}")
+}
+pub fn column(id: i64) -> String {
+    format!("column-{id}")
+}
+pub fn column_cards(id: i64) -> String {
+    format!("column-{id}-cards")
+}
+pub fn column_head(id: i64) -> String {
+    format!("column-{id}-head")
+}
+pub fn comment(id: i64) -> String {
+    format!("comment-{id}")
+}
+pub fn card_activity(card: i64) -> String {
+    format!("card-{card}-activity")
+}
+pub fn card_comments(card: i64) -> String {
+    format!("card-{card}-comments")
+}
+pub const BOARD_TITLE: &str = "board-title";
+pub const COLUMNS: &str = "columns";
+pub const MEMBERS: &str = "members";
+pub const PRESENCE: &str = "presence";
+pub const BANNER: &str = "banner";
