@@ -370,11 +370,29 @@ pub async fn members(pool: &SqlitePool, board: BoardId) -> Result<Vec<BoardMembe
     Ok(rows.iter().map(BoardMember::from).collect())
 }
 
-/// The boards `user` is a member of (replays check each event against these).
-pub async fn ids_for(pool: &SqlitePool, user: UserId) -> Result<std::collections::HashSet<BoardId>> {
-    let ids: Vec<BoardId> =
-        sqlx::query_scalar("select board_id from board_members where user_id = ?").bind(user).fetch_all(pool).await?;
-    Ok(ids.into_iter().collect())
+/// The boards `user` is a member of now, each with the seq of the event that made them one: a
+/// replay shows them only what happened on a board since they joined it (a member added later must
+/// not read comments deleted, or descriptions rewritten, before their time).
+pub async fn memberships_of(pool: &SqlitePool, user: UserId) -> Result<std::collections::HashMap<BoardId, i64>> {
+    // The joining event is the newest `members` create for this pair; pruned, it predates any replay.
+    // The owner has seen the board from its creation (the same transaction as their membership).
+    let rows: Vec<(BoardId, i64)> = sqlx::query_as(
+        r#"select m.board_id,
+                  case when b.owner_id = m.user_id then 0 else
+                  coalesce((select max(e.seq) from events e
+                            where e.board_id = m.board_id and e.collection = 'members'
+                              and e.action = 'create' and e.record_id = m.user_id), 0) end
+           from board_members m join boards b on b.id = m.board_id where m.user_id = ?"#,
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The seq from which `user` may see `board`'s history (see [`memberships_of`]); `None` if not a member.
+pub async fn member_since(pool: &SqlitePool, board: BoardId, user: UserId) -> Result<Option<i64>> {
+    Ok(memberships_of(pool, user).await?.get(&board).copied())
 }
 
 /// A board's done column (what the `active_cards` view leaves out).

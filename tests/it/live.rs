@@ -617,3 +617,27 @@ async fn deleting_the_done_column_resets_filtered_views_and_updates_the_others()
     let later = id(&alice.card(b.id, json!({"title": "later", "column_id": b.doing})).await);
     assert!(active.next().await.is_card_upsert(later, b.doing));
 }
+
+#[tokio::test]
+async fn a_member_added_later_who_resumes_from_the_start_gets_the_board_as_it_is_not_its_deleted_past() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let b = board(&alice, "Private past").await;
+    let (_, epoch) = alice.page_position(b.id, "").await;
+    let card = id(&alice.card(b.id, json!({"title": "plan", "description": "the secret plan"})).await);
+    let (_, comment) =
+        alice.post_json(&format!("/api/cards/{card}/comments"), json!({"body": "a secret remark"})).await;
+    assert_eq!(alice.delete(&format!("/api/comments/{}", comment["id"])).await, 204);
+    let (s, _) = alice.patch_json(&format!("/api/cards/{card}"), json!({"description": "public text"})).await;
+    assert_eq!(s, 200);
+    alice.add_member(b.id, "bob").await;
+
+    let mut live = bob.live_from(b.id, 0, &epoch, "").await;
+    let reset = live.next().await;
+    assert_eq!(reset.action, "reset", "a page from before bob joined is re-rendered, not replayed: {reset:?}");
+    assert!(reset.html.contains("plan") && !reset.html.contains("secret"), "{}", reset.html);
+    for s in live.barrier().await {
+        assert!(!s.html.contains("secret"), "replayed what bob never could see: {s:?}");
+    }
+}
