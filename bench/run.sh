@@ -43,7 +43,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 
 HOST=127.0.0.1 PORT="$port" RUST_LOG=warn \
-    WS_MAX_PER_USER=200000 WS_MAX_TOTAL=200000 \
+    WS_MAX_PER_USER=200000 WS_MAX_TOTAL=200000 BOARD_MAX_CARDS=0 \
     target/release/liveboard >"$tmp/server.log" 2>&1 &
 server_pid=$!
 

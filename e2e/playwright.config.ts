@@ -1,4 +1,4 @@
-// Playwright drives Debian's chromium against the already built release binary (see run.sh and the Makefile).
+// Playwright drives Debian's chromium against the already built server binary (see run.sh and the Makefile).
 //
 // The config is evaluated by the main process and again by each worker: the port and the database are
 // chosen once, in the main process, and handed to workers (and the server) through the environment.

@@ -17,7 +17,6 @@ use crate::{
     error::{Error, Json, Path, Query, Result},
     repo::{
         self,
-        boards::Place,
         cards::{CardPatch, NewCard},
     },
     state::AppState,
@@ -62,29 +61,6 @@ async fn method_not_allowed() -> Error {
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
 fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// Where to put a card or column: `after_id`, `before_id`, or `place` ("first" / "last").
-#[derive(Debug, Default, Deserialize)]
-struct Placement {
-    after_id: Option<i64>,
-    before_id: Option<i64>,
-    place: Option<String>,
-}
-
-impl Placement {
-    fn parse(&self) -> Result<Option<Place>> {
-        Ok(match (self.after_id, self.before_id, self.place.as_deref()) {
-            (Some(a), _, _) => Some(Place::After(a)),
-            (None, Some(b), _) => Some(Place::Before(b)),
-            (None, None, Some("first")) => Some(Place::First),
-            (None, None, Some("last")) => Some(Place::Last),
-            (None, None, Some(other)) => {
-                return Err(Error::invalid("place", format!("place is \"first\" or \"last\", not {other:?}")));
-            }
-            (None, None, None) => None,
-        })
-    }
 }
 
 async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
@@ -325,9 +301,7 @@ async fn remove_member(
 
 /// Open realtime connections (admins only): id, user, subscriptions, connect time, acks.
 async fn connections(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<Value>> {
-    if !user.is_admin {
-        return Err(Error::Forbidden("admins only"));
-    }
+    user.require_admin()?;
     let list = state.hub.connections().await;
     Ok(Json(json!({ "latest_seq": state.db.bus().latest(), "connections": list })))
 }

@@ -12,13 +12,13 @@ use axum::{
     routing::get,
 };
 use tokio::net::TcpListener;
-use tower_http::{set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, net, realtime,
-    repo::events, state::AppState, web,
+    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, passwords::Hashing,
+    realtime, repo::events, serve, state::AppState, web,
 };
 
 /// Largest request body accepted (forms and JSON).
@@ -26,7 +26,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// The app, bound to its port and ready to serve.
 pub struct Application {
-    listener: net::Listener,
+    listener: TcpListener,
     router: Router,
     state: AppState,
 }
@@ -36,7 +36,8 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let bus = EventBus::new(16 * 1024);
-        let db = Db::open(&config.database_path, bus.clone()).await?;
+        let mut db = Db::open(&config.database_path, bus.clone()).await?;
+        db.max_cards_per_board = config.board_max_cards;
         bus.set_latest(events::latest_seq(&db.read).await?);
         if config.seed_demo && crate::seed::seed_demo(&db).await? {
             tracing::info!("seeded demo data");
@@ -65,9 +66,11 @@ impl Application {
             metrics,
             assets_version: assets::version().into(),
             login_throttle: Default::default(),
+            passwords: Arc::new(Hashing::new(config.password_hashes, config.password_queue)),
         };
 
         spawn_pruning(state.clone());
+        spawn_rights_check(state.clone());
 
         let router = Router::new()
             .merge(auth::router())
@@ -81,6 +84,7 @@ impl Application {
             .layer(middleware::from_fn_with_state(state.clone(), auth::csrf_guard))
             .layer(sessions)
             .layer(DefaultBodyLimit::max(MAX_BODY))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.http_request_timeout))
             .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
             .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
@@ -90,13 +94,13 @@ impl Application {
             }))
             .with_state(state.clone());
 
-        let listener = net::Listener(TcpListener::bind(config.addr).await?);
+        let listener = TcpListener::bind(config.addr).await?;
         Ok(Self { listener, router, state })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        axum::serve::Listener::local_addr(&self.listener).map(|a| a.port()).unwrap_or(0)
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
     /// The app's state, for tests and operators (e.g. the hub's custom-event API).
@@ -107,18 +111,18 @@ impl Application {
     /// Serves until `shutdown` resolves, then closes every WebSocket with 1012 and waits for them (5 s at most).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let hub = self.state.hub.clone();
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let serve = axum::serve(self.listener, self.router.into_make_service()).with_graceful_shutdown({
+        let config = &self.state.config;
+        let limits =
+            serve::Limits { header_timeout: config.http_header_timeout, max_connections: config.http_max_connections };
+        serve::serve(self.listener, self.router, limits, {
             let hub = hub.clone();
             async move {
                 shutdown.await;
-                let _ = stop_tx.send(true);
-                // axum does not track upgraded connections: ask them to close ourselves.
+                // Upgraded connections are the sockets' own: ask them to close ourselves.
                 hub.shutdown();
             }
-        });
-        serve.await?;
-        drop(stop_rx);
+        })
+        .await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while hub.open_connections() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -150,6 +154,36 @@ fn header_layer(name: header::HeaderName, value: &'static str) -> SetResponseHea
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
+/// How often open sockets are checked against their users' rights.
+const RIGHTS_CHECK: Duration = Duration::from_secs(2);
+
+/// A socket keeps the rights its user had when it connected; a demotion or deletion (the CLI runs
+/// in another process, so no event reaches this one) closes that user's sockets within
+/// [`RIGHTS_CHECK`], and they reconnect with their rights as they are now, or not at all.
+fn spawn_rights_check(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RIGHTS_CHECK);
+        loop {
+            every.tick().await;
+            let connected = state.hub.connected_users().await;
+            if connected.is_empty() {
+                continue;
+            }
+            let ids: Vec<crate::domain::UserId> = connected.iter().map(|(id, _)| *id).collect();
+            match crate::repo::users::rights(&state.db.read, &ids).await {
+                Ok(now) => {
+                    for (id, was_admin) in connected {
+                        if now.get(&id) != Some(&was_admin) {
+                            state.hub.close_user(id);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "checking open sockets' rights failed"),
+            }
+        }
+    });
+}
+
 /// Prunes the event log every ten minutes (and once at start).
 fn spawn_pruning(state: AppState) {
     tokio::spawn(async move {
@@ -165,11 +199,18 @@ fn spawn_pruning(state: AppState) {
     });
 }
 
-/// `GET /health`: 200 when the database answers.
+/// `GET /health`: 200 `{"status":"ok"}` when the database answers reads and the writer can write;
+/// otherwise 503 with the reason, so a load balancer stops sending writes to a server that cannot make them.
 async fn health(State(db): State<Db>) -> impl IntoResponse {
-    match sqlx::query_scalar::<_, i64>("select 1").fetch_one(&db.read).await {
-        Ok(_) => (StatusCode::OK, "ok"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    let unavailable = |reason: String| {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable", "reason": reason })))
+    };
+    if sqlx::query_scalar::<_, i64>("select 1").fetch_one(&db.read).await.is_err() {
+        return unavailable("the database does not answer reads".into());
+    }
+    match db.check_writer(Duration::from_secs(2)).await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+        Err(reason) => unavailable(reason),
     }
 }
 

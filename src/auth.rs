@@ -1,10 +1,6 @@
 //! Authentication: password hashing, the signed-in user extractor, CSRF and Origin checks, and the
 //! `/signup`, `/login`, `/logout` handlers. Sessions live in the same SQLite file (tower-sessions).
 
-use argon2::{
-    Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
-    password_hash::{SaltString, rand_core::OsRng},
-};
 use axum::{
     Router,
     extract::{FromRequestParts, Request, State},
@@ -16,53 +12,44 @@ use axum::{
 use serde::Deserialize;
 use tower_sessions::Session;
 
+pub use crate::throttle::LoginThrottle;
 use crate::{
-    domain::{Password, User, Username},
-    error::{Error, Form, PageError, Result},
-    repo,
+    domain::{Password, User, UserId, Username, account_key},
+    error::{Error, Form, PageError, Result, with_retry_after},
+    passwords, repo,
     state::AppState,
+    throttle::ClientAddr,
 };
 
-const USER_KEY: &str = "user";
+/// The session holds the user's id only: rights and existence are read from the database on every
+/// request, so a demotion or a deletion takes effect at once.
+const USER_KEY: &str = "user_id";
 
-/// Hashes a password with Argon2id, off the async runtime.
-pub async fn hash_password(password: Password) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-    })
-    .await
-    .map_err(anyhow::Error::from)?
-    .map_err(Error::from)
-}
-
-/// Checks a password against a stored hash, off the async runtime. Unknown users are checked
-/// against a dummy hash so the answer takes as long as for a real one.
-async fn verify_password(password: String, hash: Option<String>) -> Result<bool> {
-    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(b"not a real password", &salt).expect("dummy hash").to_string()
-    });
-    tokio::task::spawn_blocking(move || {
-        let known = hash.is_some();
-        let hash = hash.unwrap_or_else(|| DUMMY.clone());
-        let ok = PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false);
-        known && ok
-    })
-    .await
-    .map_err(|e| Error::Other(e.into()))
-}
-
-/// Creates a user (used by sign-up, the CLI and the demo seed).
+/// Creates a user (the CLI, the demo seed, tests): trusted callers, one at a time, so no gate.
 pub async fn create_user(db: &crate::db::Db, username: &str, password: &str, is_admin: bool) -> Result<User> {
     let username = Username::parse(username)?;
-    let hash = hash_password(Password::parse(password)?).await?;
+    let password = Password::parse(password)?;
+    let hash =
+        tokio::task::spawn_blocking(move || passwords::hash_now(&password)).await.map_err(anyhow::Error::from)??;
     repo::users::create(db, &username, &hash, is_admin).await
+}
+
+/// The user a session is signed in as, read fresh. A session whose user has been deleted is ended
+/// (and the sockets opened with it closed), so it reads as signed out rather than failing later.
+async fn session_user(session: &Session, state: &AppState) -> Result<Option<User>> {
+    let Ok(Some(id)) = session.get::<UserId>(USER_KEY).await else { return Ok(None) };
+    match repo::users::get(&state.db.read, id).await? {
+        Some(user) => Ok(Some(user)),
+        None => {
+            if let Some(sid) = session.id() {
+                state.hub.close_session(sid.to_string());
+            }
+            if let Err(e) = session.flush().await {
+                tracing::warn!(error = %e, "could not end the session of a deleted user");
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// The signed-in user: from the session cookie, or from an API token (`Authorization: Bearer`).
@@ -102,9 +89,32 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let session =
             Session::from_request_parts(parts, state).await.map_err(|_| AuthRejection { wants_json: true })?;
-        match session.get::<User>(USER_KEY).await {
+        match session_user(&session, state).await {
             Ok(Some(user)) => Ok(Self(user)),
             _ => Err(rejection),
+        }
+    }
+}
+
+/// The user of a signed-in browser session; an API token is not enough. Token management takes
+/// this, so a leaked token cannot mint a replacement that outlives its revocation.
+#[derive(Clone, Debug)]
+pub struct SessionUser(pub User);
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if crate::tokens::from_request(parts).is_some() {
+            return Err(
+                Error::Forbidden("managing API tokens needs a signed-in browser session, not a token").into_response()
+            );
+        }
+        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        match session_user(&session, state).await {
+            Ok(Some(user)) => Ok(Self(user)),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(PageError(e).into_response()),
         }
     }
 }
@@ -169,94 +179,78 @@ async fn login_page(State(state): State<AppState>) -> maud::Markup {
 fn auth_form(state: &AppState, action: &str, username: &str, error: Option<&str>) -> maud::Markup {
     let ctx = state.ctx(None);
     // Only a server that seeded the demo shows its accounts (`make dev`).
-    let demo = if state.config.seed_demo { crate::seed::DEMO_USERS } else { &[] };
+    let demo = if state.config.seed_demo { crate::config::DEMO_USERS } else { &[] };
     liveboard_templates::auth_page(&ctx, &liveboard_templates::AuthForm { action, username, error, demo })
 }
 
 fn form_error(state: &AppState, action: &str, username: &str, e: &Error) -> Response {
     let page = auth_form(state, action, username, Some(&e.public_message()));
-    (e.status(), page).into_response()
+    with_retry_after(e, (e.status(), page).into_response())
 }
 
-async fn signup(State(state): State<AppState>, session: Session, Form(f): Form<Credentials>) -> Response {
-    match create_user(&state.db, &f.username, &f.password, false).await {
+async fn signup(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    session: Session,
+    Form(f): Form<Credentials>,
+) -> Response {
+    let created = async {
+        let username = Username::parse(&f.username)?;
+        let password = Password::parse(&f.password)?;
+        state.login_throttle.attempt(addr, state.config.login_attempts_per_minute)?;
+        let hash = state.passwords.hash(password).await?;
+        repo::users::create(&state.db, &username, &hash, false).await
+    };
+    match created.await {
         Ok(user) => match sign_in(&session, user).await {
             Ok(()) => Redirect::to("/").into_response(),
             Err(e) => PageError(e).into_response(),
         },
-        Err(e) => form_error(&state, "/signup", &f.username, &e),
+        Err(e) if !e.status().is_server_error() || e.retry_after().is_some() => {
+            form_error(&state, "/signup", &f.username, &e)
+        }
+        Err(e) => PageError(e).into_response(),
     }
 }
 
-/// Failed logins per username: after five in a minute, further attempts wait out the minute.
-/// Slows online password guessing without locking the account for longer.
-#[derive(Default)]
-pub struct LoginThrottle(std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>);
-
-impl LoginThrottle {
-    const MAX_FAILURES: u32 = 5;
-    const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
-
-    fn blocked(&self, username: &str) -> bool {
-        let map = self.0.lock().expect("throttle lock");
-        map.get(&username.to_lowercase())
-            .is_some_and(|(n, since)| *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW)
-    }
-
-    fn record(&self, username: &str, ok: bool) {
-        let mut map = self.0.lock().expect("throttle lock");
-        let key = username.to_lowercase();
-        if ok {
-            map.remove(&key);
-            return;
-        }
-        let entry = map.entry(key).or_insert((0, std::time::Instant::now()));
-        if entry.1.elapsed() >= Self::WINDOW {
-            *entry = (0, std::time::Instant::now());
-        }
-        entry.0 += 1;
-        // Keep the map small: forget windows that are over.
-        if map.len() > 10_000 {
-            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        }
-    }
-}
-
-async fn login(State(state): State<AppState>, session: Session, Form(f): Form<Credentials>) -> Response {
-    if state.login_throttle.blocked(&f.username) {
-        return form_error(
-            &state,
-            "/login",
-            &f.username,
-            &Error::TooMany("Too many failed attempts; try again in a minute"),
-        );
-    }
-    let found = match repo::users::find_with_hash(&state.db.read, &f.username).await {
-        Ok(found) => found,
-        Err(e) => return PageError(e).into_response(),
+async fn login(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    session: Session,
+    Form(f): Form<Credentials>,
+) -> Response {
+    // The account as the lookup finds it, so "alice", " Alice" and "alice\t" share one counter.
+    let account = account_key(&f.username);
+    let checked = async {
+        state.login_throttle.check_account(addr, &account)?;
+        state.login_throttle.attempt(addr, state.config.login_attempts_per_minute)?;
+        let found = repo::users::find_with_hash(&state.db.read, &account).await?;
+        let (user, hash) = found.map_or((None, None), |(u, h)| (Some(u), Some(h)));
+        let ok = state.passwords.verify(f.password.clone(), hash).await?;
+        state.login_throttle.record(addr, &account, ok);
+        Ok::<_, Error>(user.filter(|_| ok))
     };
-    let (user, hash) = found.map_or((None, None), |(u, h)| (Some(u), Some(h)));
-    let ok = verify_password(f.password, hash).await.unwrap_or(false);
-    state.login_throttle.record(&f.username, ok);
-    match (ok, user) {
-        (true, Some(user)) => match sign_in(&session, user).await {
+    match checked.await {
+        Ok(Some(user)) => match sign_in(&session, user).await {
             Ok(()) => Redirect::to("/").into_response(),
             Err(e) => PageError(e).into_response(),
         },
         // One message for a wrong password and an unknown user: nobody learns who has an account.
-        _ => form_error(
+        Ok(None) => form_error(
             &state,
             "/login",
             &f.username,
             &Error::Validation { field: "password", message: "Wrong username or password".into() },
         ),
+        Err(e) if e.retry_after().is_some() => form_error(&state, "/login", &f.username, &e),
+        Err(e) => PageError(e).into_response(),
     }
 }
 
-/// Cycles the session id (no fixation) and stores the user.
+/// Cycles the session id (no fixation) and stores the user's id.
 async fn sign_in(session: &Session, user: User) -> Result<()> {
     session.cycle_id().await.map_err(|e| anyhow::anyhow!("session: {e}"))?;
-    session.insert(USER_KEY, user).await.map_err(|e| anyhow::anyhow!("session: {e}"))?;
+    session.insert(USER_KEY, user.id).await.map_err(|e| anyhow::anyhow!("session: {e}"))?;
     Ok(())
 }
 
@@ -290,7 +284,7 @@ impl FromRequestParts<AppState> for SocketAuth {
             return Ok(Self { user: Some(user), session: None, token: Some(id) });
         }
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-        let user = session.get::<User>(USER_KEY).await.ok().flatten();
+        let user = session_user(&session, state).await.map_err(IntoResponse::into_response)?;
         Ok(Self { session: session.id().filter(|_| user.is_some()).map(|id| id.to_string()), user, token: None })
     }
 }

@@ -42,6 +42,26 @@ pub struct Config {
     pub editing_ttl: Duration,
     /// How long "is typing" shows after the last keystroke (`TYPING_TTL_MS`).
     pub typing_ttl: Duration,
+    /// A request's head must arrive within this long of the connection opening or of the previous
+    /// response (`HTTP_HEADER_TIMEOUT_SECS`), so it is also how long an idle keep-alive connection lives.
+    pub http_header_timeout: Duration,
+    /// A request must be answered within this long, its body included (`HTTP_REQUEST_TIMEOUT_SECS`).
+    pub http_request_timeout: Duration,
+    /// Open HTTP connections at most (`HTTP_MAX_CONNECTIONS`); a connection upgraded to a WebSocket
+    /// leaves this count and is counted by `WS_MAX_TOTAL` instead.
+    pub http_max_connections: usize,
+    /// Password hashes computed at once (`PASSWORD_HASHES`, default twice the CPU cores) ...
+    pub password_hashes: usize,
+    /// ... and how many more may wait for one (`PASSWORD_QUEUE`); beyond, 503 with `Retry-After`.
+    pub password_queue: usize,
+    /// Password checks (log-ins and sign-ups) per client address per minute (`LOGIN_ATTEMPTS_PER_MINUTE`).
+    pub login_attempts_per_minute: u32,
+    /// The header a trusted reverse proxy puts the client's address in (`CLIENT_IP_HEADER`, e.g.
+    /// `X-Forwarded-For`; its last entry is used). Unset: the TCP peer's address. Set it only when every
+    /// request comes through that proxy, or clients can pick their own address.
+    pub client_ip_header: Option<String>,
+    /// Cards a board may hold (`BOARD_MAX_CARDS`; 0 for no limit).
+    pub board_max_cards: i64,
 }
 
 impl Default for Config {
@@ -64,6 +84,14 @@ impl Default for Config {
             presence_grace: Duration::from_millis(4000),
             editing_ttl: Duration::from_millis(30_000),
             typing_ttl: Duration::from_millis(4000),
+            http_header_timeout: Duration::from_secs(10),
+            http_request_timeout: Duration::from_secs(30),
+            http_max_connections: 4096,
+            password_hashes: 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            password_queue: 32,
+            login_attempts_per_minute: 30,
+            client_ip_header: None,
+            board_max_cards: crate::domain::MAX_CARDS_PER_BOARD,
         }
     }
 }
@@ -101,6 +129,20 @@ impl Config {
             presence_grace: Duration::from_millis(env("PRESENCE_GRACE_MS", d.presence_grace.as_millis() as u64)?),
             editing_ttl: Duration::from_millis(env("EDITING_TTL_MS", d.editing_ttl.as_millis() as u64)?),
             typing_ttl: Duration::from_millis(env("TYPING_TTL_MS", d.typing_ttl.as_millis() as u64)?),
+            http_header_timeout: Duration::from_secs(env("HTTP_HEADER_TIMEOUT_SECS", d.http_header_timeout.as_secs())?),
+            http_request_timeout: Duration::from_secs(env(
+                "HTTP_REQUEST_TIMEOUT_SECS",
+                d.http_request_timeout.as_secs(),
+            )?),
+            http_max_connections: env("HTTP_MAX_CONNECTIONS", d.http_max_connections)?,
+            password_hashes: env("PASSWORD_HASHES", d.password_hashes)?.max(1),
+            password_queue: env("PASSWORD_QUEUE", d.password_queue)?,
+            login_attempts_per_minute: env("LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute)?,
+            board_max_cards: env("BOARD_MAX_CARDS", d.board_max_cards)?,
+            client_ip_header: std::env::var("CLIENT_IP_HEADER")
+                .ok()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty()),
         })
     }
 }
@@ -120,6 +162,9 @@ where
         _ => Ok(default),
     }
 }
+
+/// The demo accounts `make dev` seeds (`SEED_DEMO=true`), and the log-in page of such a server lists.
+pub const DEMO_USERS: &[(&str, &str)] = &[("alice", "alice-password"), ("bob", "bob-password")];
 
 #[cfg(test)]
 mod tests {

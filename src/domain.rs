@@ -42,6 +42,13 @@ pub struct User {
     pub is_admin: bool,
 }
 
+impl User {
+    /// Admins only: the one check for `/admin`, announcements, the connection listing and `*`.
+    pub fn require_admin(&self) -> Result<(), Error> {
+        if self.is_admin { Ok(()) } else { Err(Error::Forbidden("admins only")) }
+    }
+}
+
 /// A board; `done_column_id` names the column whose cards count as done.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Board {
@@ -170,6 +177,20 @@ pub struct BoardSnapshot {
     pub seq: i64,
 }
 
+/// Cards a board may hold by default (`BOARD_MAX_CARDS`; 0 for no limit). With descriptions of at most [`MAX_DESCRIPTION_CHARS`], a board's cards
+/// hold at most ~80 MB of text, and with the other caps below a user's boards are bounded too: one
+/// member alone cannot grow the database without limit. (The event log, which keeps each change's
+/// before and after, is bounded separately by `EVENTS_KEEP` and `EVENTS_MAX_AGE_SECS`.)
+pub const MAX_CARDS_PER_BOARD: i64 = 2000;
+/// Columns a board may hold.
+pub const MAX_COLUMNS_PER_BOARD: i64 = 50;
+/// Comments a card may hold (each at most 2,000 characters).
+pub const MAX_COMMENTS_PER_CARD: i64 = 500;
+/// Boards one user may own.
+pub const MAX_BOARDS_PER_OWNER: i64 = 100;
+/// Longest card description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+
 fn text(field: &'static str, label: &str, raw: &str, max: usize) -> Result<String, Error> {
     let s = raw.trim();
     if s.is_empty() {
@@ -215,8 +236,11 @@ parsed_text!(
 pub struct Description(String);
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        if raw.chars().count() > 10_000 {
-            return Err(Error::invalid("description", "Description is too long (at most 10000 characters)"));
+        if raw.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(Error::invalid(
+                "description",
+                format!("Description is too long (at most {MAX_DESCRIPTION_CHARS} characters)"),
+            ));
         }
         Ok(Self(raw.trim_end().to_owned()))
     }
@@ -253,6 +277,56 @@ impl Labels {
     }
 }
 
+/// Where a column or card goes: first, last, right after / before a sibling, or one step along.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    First,
+    #[default]
+    Last,
+    After(i64),
+    Before(i64),
+    /// One step towards the start (columns: left).
+    Earlier,
+    /// One step towards the end (columns: right).
+    Later,
+}
+
+impl Place {
+    /// A place named in a form or a JSON body: `first` (or `top`), `last` (or `bottom`), `up`, `down`.
+    pub fn parse(word: &str) -> Result<Self, Error> {
+        match word.trim() {
+            "first" | "top" => Ok(Self::First),
+            "last" | "bottom" => Ok(Self::Last),
+            "up" => Ok(Self::Earlier),
+            "down" => Ok(Self::Later),
+            other => {
+                Err(Error::invalid("place", format!("place is \"first\", \"last\", \"up\" or \"down\", not {other:?}")))
+            }
+        }
+    }
+}
+
+/// Where to put a card or column, as the API takes it: `after_id`, `before_id`, or a `place` word.
+#[derive(Debug, Default, Deserialize)]
+pub struct Placement {
+    pub after_id: Option<i64>,
+    pub before_id: Option<i64>,
+    pub place: Option<String>,
+}
+
+impl Placement {
+    /// The place asked for, if any; a sibling id wins over a word.
+    pub fn parse(&self) -> Result<Option<Place>, Error> {
+        Ok(match (self.after_id, self.before_id, self.place.as_deref()) {
+            (Some(a), _, _) => Some(Place::After(a)),
+            (None, Some(b), _) => Some(Place::Before(b)),
+            (None, None, Some(word)) => Some(Place::parse(word)?),
+            (None, None, None) => None,
+        })
+    }
+}
+
 /// A username: 3 to 32 letters, digits, `_`, `-` or `.`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Username(String);
@@ -268,6 +342,13 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The account a typed username names, the way the lookup finds it: trimmed, and ASCII case folded
+/// like the `nocase` column. Log-in throttling counts under the same key, so spaces or capitals do
+/// not buy fresh tries.
+pub fn account_key(raw: &str) -> String {
+    raw.trim().to_ascii_lowercase()
 }
 
 /// A new password: 8 to 128 characters.

@@ -40,6 +40,12 @@ pub enum Error {
     /// A cap on connections or requests is reached.
     #[error("{0}")]
     TooMany(&'static str),
+    /// This client is going too fast; it may try again after `retry_after` seconds (429).
+    #[error("{message}")]
+    Throttled { message: &'static str, retry_after: u64 },
+    /// The server is at capacity for this kind of work; try again after `retry_after` seconds (503).
+    #[error("{message}")]
+    Busy { message: &'static str, retry_after: u64 },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("expected Content-Type: application/json")]
@@ -64,9 +70,11 @@ impl Error {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooMany(_) | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            e if e.is_storage_full() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Sqlx(_) | Self::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,15 +90,40 @@ impl Error {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict(_) => "CONFLICT",
             Self::TooMany(_) => "LIMIT_REACHED",
+            Self::Throttled { .. } => "TOO_MANY_REQUESTS",
+            Self::Busy { .. } => "BUSY",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            e if e.is_storage_full() => "STORAGE_FULL",
             Self::Sqlx(_) | Self::Other(_) => "INTERNAL",
         }
     }
 
+    /// Seconds a client should wait before trying again, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled { retry_after, .. } | Self::Busy { retry_after, .. } => Some(*retry_after),
+            e if e.is_storage_full() => Some(60),
+            _ => None,
+        }
+    }
+
+    /// SQLite said the database or the disk is full (SQLITE_FULL): not a bug, and the client may
+    /// retry once an operator has made room, so it gets 503 and a message that says so.
+    pub fn is_storage_full(&self) -> bool {
+        // Extended result codes keep the primary code in the low byte.
+        matches!(self, Self::Sqlx(sqlx::Error::Database(d))
+            if d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 13))
+    }
+
     /// The message shown to the client: 5xx details are logged, never shown.
     pub fn public_message(&self) -> String {
-        if self.status().is_server_error() {
+        if self.is_storage_full() {
+            tracing::error!(error = ?self, "storage full");
+            "the server is out of storage space; try again later".to_owned()
+        } else if matches!(self, Self::Busy { .. }) {
+            self.to_string()
+        } else if self.status().is_server_error() {
             tracing::error!(error = ?self, "internal error");
             "something went wrong on our side".to_owned()
         } else {
@@ -106,8 +139,16 @@ impl IntoResponse for Error {
         if let Self::Validation { field, .. } = &self {
             body["error"]["field"] = json!(field);
         }
-        (status, axum::Json(body)).into_response()
+        with_retry_after(&self, (status, axum::Json(body)).into_response())
     }
+}
+
+/// Adds `Retry-After` when the error says when to come back.
+pub fn with_retry_after(e: &Error, mut res: Response) -> Response {
+    if let Some(secs) = e.retry_after() {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    res
 }
 
 /// An [`Error`] rendered for a browser: a redirect to the login page, or a small error page.
@@ -127,7 +168,7 @@ impl IntoResponse for PageError {
             e => {
                 let status = e.status();
                 let page = liveboard_templates::error_page(status.as_u16(), &e.public_message());
-                (status, page).into_response()
+                with_retry_after(&e, (status, page).into_response())
             }
         }
     }

@@ -12,6 +12,8 @@ pub mod app;
 pub mod assets;
 /// Sign-up, login, logout, the current-user extractor, CSRF and Origin checks.
 pub mod auth;
+/// `backup` and `restore`: a consistent copy of the live database, and putting one back.
+pub mod backup;
 /// Configuration from the environment, every key with a default.
 pub mod config;
 /// SQLite pools and the write transaction that records events.
@@ -28,6 +30,8 @@ pub mod hub;
 pub mod metrics;
 /// The TCP listener: no Nagle delay, and a lingering close so the last bytes written arrive.
 pub mod net;
+/// Password hashing through a bounded gate.
+pub mod passwords;
 /// Every message of both wire protocols, as typed structs.
 pub mod protocol;
 /// The two WebSocket endpoints (JSON pub/sub, live board fragments) and their socket loop.
@@ -38,8 +42,12 @@ pub mod render;
 pub mod repo;
 /// Demo data for `make dev`.
 pub mod seed;
+/// Serving connections: timeouts and a connection cap around hyper.
+pub mod serve;
 /// The app's state: the handles every handler can reach.
 pub mod state;
+/// Log-in throttling per client address and per (address, account).
+pub mod throttle;
 /// Personal API tokens.
 pub mod tokens;
 /// Views: which cards a subscription or page filter shows; enter / stay / leave.

@@ -1,11 +1,10 @@
-//! The TCP layer under every HTTP request and WebSocket: accepted connections get `TCP_NODELAY`
-//! and a lingering close, so the last thing the server wrote (a close frame, a 413) reaches the peer.
+//! The TCP layer under every HTTP request and WebSocket: an accepted connection closes with a
+//! linger, so the last thing the server wrote (a close frame, a 413) reaches the peer.
 //!
-//! **listener** → hyper (HTTP, upgrades) → handlers and sockets.
+//! accept (`serve`) → **lingering connection** → hyper (HTTP, upgrades) → handlers and sockets.
 
 use std::{
     io,
-    net::SocketAddr,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
@@ -13,31 +12,11 @@ use std::{
 
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
 };
 
 /// Longest a closed connection keeps reading what the peer still sends.
 const LINGER: Duration = Duration::from_secs(2);
-
-/// A `TcpListener` whose connections linger on close (see [`Conn`]).
-pub struct Listener(pub TcpListener);
-
-impl axum::serve::Listener for Listener {
-    type Io = Conn;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Conn, SocketAddr) {
-        // axum's own accept loop: it retries, and backs off on errors such as too many open files.
-        let (tcp, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        // Live frames are small and latency matters: no Nagle delay.
-        let _ = tcp.set_nodelay(true);
-        (Conn { tcp: Some(tcp) }, addr)
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
-    }
-}
 
 /// An accepted connection. Dropped, it does not close at once: closing a socket with unread input
 /// makes the kernel answer with a reset, and the peer's kernel may then discard what we sent last
@@ -50,6 +29,10 @@ pub struct Conn {
 }
 
 impl Conn {
+    pub fn new(tcp: TcpStream) -> Self {
+        Self { tcp: Some(tcp) }
+    }
+
     fn tcp(self: Pin<&mut Self>) -> Pin<&mut TcpStream> {
         Pin::new(self.get_mut().tcp.as_mut().expect("taken only on drop"))
     }

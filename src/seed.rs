@@ -6,11 +6,11 @@ use crate::{
     db::Db,
     domain::*,
     error::Result,
-    repo::{self, boards::Place, cards::NewCard},
+    repo::{self, cards::NewCard},
 };
 
 /// The demo users and their development passwords (printed at start-up and in the README).
-pub const DEMO_USERS: &[(&str, &str)] = &[("alice", "alice-password"), ("bob", "bob-password")];
+pub use crate::config::DEMO_USERS;
 
 /// Seeds the demo, unless the database already has users. Returns whether it seeded.
 pub async fn seed_demo(db: &Db) -> Result<bool> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use crate::{auth::LoginThrottle, config::Config, db::Db, hub::Hub, metrics::Metrics};
+use crate::{config::Config, db::Db, hub::Hub, metrics::Metrics, passwords::Hashing, throttle::LoginThrottle};
 
 /// Cheap-to-clone handles every handler can reach.
 #[derive(Clone)]
@@ -16,6 +16,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub assets_version: Arc<str>,
     pub login_throttle: Arc<LoginThrottle>,
+    pub passwords: Arc<Hashing>,
 }
 
 impl AppState {
@@ -28,5 +29,11 @@ impl AppState {
 impl FromRef<AppState> for Db {
     fn from_ref(s: &AppState) -> Self {
         s.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(s: &AppState) -> Self {
+        s.config.clone()
     }
 }

@@ -19,18 +19,18 @@ function tryLiveSocket(page: Page, board: number): Promise<string> {
   );
 }
 
-test('a user who is not a member gets 403 for the board and its live socket', async ({ browser }) => {
+test('a user who is not a member gets 404 for the board and its live socket, as if it did not exist', async ({ browser }) => {
   const alice = await newUser(browser, 'alice');
   const mallory = await newUser(browser, 'mallory');
   const board = await newBoard(alice, 'Members only');
   const secret = await newCard(alice.context.request, board.id, { title: 'Secret plan', column_id: board.columns.Todo });
 
   const res = await mallory.page.goto(`/boards/${board.id}`);
-  expect(res?.status()).toBe(403);
-  await expect(mallory.page.getByRole('heading', { name: 'Error 403' })).toBeVisible();
+  expect(res?.status()).toBe(404);
+  await expect(mallory.page.getByRole('heading', { name: 'Error 404' })).toBeVisible();
   await expect(mallory.page.getByText('Secret plan')).toHaveCount(0);
-  expect((await mallory.page.goto(`/cards/${secret}`))?.status()).toBe(403);
-  expect((await mallory.context.request.get(`/api/boards/${board.id}`)).status()).toBe(403);
+  expect((await mallory.page.goto(`/cards/${secret}`))?.status()).toBe(404);
+  expect((await mallory.context.request.get(`/api/boards/${board.id}`)).status()).toBe(404);
 
   // The socket handshake is refused (no upgrade), from a page of the same origin.
   await mallory.page.goto('/');
@@ -67,7 +67,7 @@ test('bob, removed from the board while watching it, is told he has no access, w
   await expect(alice.page.getByText('After', { exact: true })).toBeVisible(LIVE); // the server's echo, to Alice
   await expect(bob.page.getByText('After', { exact: true })).toHaveCount(0);
   expect(await tryLiveSocket(bob.page, board.id)).toBe('closed 1006');
-  expect((await bob.page.reload())?.status()).toBe(403);
+  expect((await bob.page.reload())?.status()).toBe(404);
 
   await alice.context.close();
   await bob.context.close();

@@ -10,7 +10,7 @@ use crate::{
     auth::CurrentUser,
     domain::*,
     error::{Error, Json, Path, Query, Result},
-    repo::{self, boards::Place, checklist::ChecklistPatch},
+    repo::{self, checklist::ChecklistPatch},
     state::AppState,
 };
 

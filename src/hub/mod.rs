@@ -213,6 +213,9 @@ enum Cmd {
         data: Value,
         html: Option<Utf8Bytes>,
     },
+    Users {
+        reply: oneshot::Sender<Vec<(UserId, bool)>>,
+    },
     List {
         reply: oneshot::Sender<Vec<ConnectionListing>>,
     },
@@ -403,6 +406,11 @@ impl Hub {
     /// Every open connection: id, user, subscriptions, connect time, acks.
     pub async fn connections(&self) -> Vec<ConnectionListing> {
         self.ask(|reply| Cmd::List { reply }).await
+    }
+
+    /// Every signed-in user with an open connection, with whether they connected as an admin.
+    pub async fn connected_users(&self) -> Vec<(UserId, bool)> {
+        self.ask(|reply| Cmd::Users { reply }).await
     }
 
     /// Closes the sockets opened with a session (on logout).

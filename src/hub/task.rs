@@ -240,6 +240,16 @@ impl HubTask {
                     .collect();
                 let _ = reply.send(list);
             }
+            Cmd::Users { reply } => {
+                let mut users: Vec<(UserId, bool)> = self
+                    .registry
+                    .conns()
+                    .filter_map(|(_, c)| c.info.user.as_ref().map(|u| (u.id, u.is_admin)))
+                    .collect();
+                users.sort_unstable_by_key(|(id, _)| *id);
+                users.dedup();
+                let _ = reply.send(users);
+            }
             Cmd::Close { target, code, reason } => {
                 let keys: Vec<u64> = self
                     .registry

@@ -4,7 +4,7 @@
 //!
 //! hub → **JSON socket** → scripts, apps, assets/realtime-client.js.
 
-use std::{collections::HashSet, ops::ControlFlow, sync::Arc};
+use std::{collections::HashMap, ops::ControlFlow, sync::Arc};
 
 use axum::{
     Router,
@@ -171,7 +171,7 @@ impl JsonProtocol {
         };
         let Some(user) = self.user.clone() else { return GO };
         let subs = io.hub.subscriptions(io.reg.key).await;
-        let boards = repo::boards::ids_for(&io.state.db.read, user.id).await.unwrap_or_default();
+        let boards = repo::boards::memberships_of(&io.state.db.read, user.id).await.unwrap_or_default();
         // Events already sent live are not sent twice.
         let texts: Vec<Utf8Bytes> = events
             .iter()
@@ -228,7 +228,10 @@ impl JsonProtocol {
         self.next_view += 1;
         let sub = ViewSub { board, view, name };
         // A resume replays the view's transitions; when it can't, the client gets a fresh snapshot.
-        if let Some((since, epoch)) = since {
+        // So does a resume from before the user joined the board: what came before is not theirs.
+        let joined =
+            repo::boards::member_since(&io.state.db.read, board, user.id).await.ok().flatten().unwrap_or(i64::MAX);
+        if let Some((since, epoch)) = since.filter(|(since, _)| *since >= joined) {
             let Ok(upto) = io.hub.subscribe_view(io.reg.key, id.clone(), sub.clone()).await else {
                 return self.limit_reached(io).await;
             };
@@ -337,9 +340,11 @@ impl JsonProtocol {
     }
 }
 
-/// Whether a replayed event is one this connection's patterns select and its user may see now.
-fn wants(subs: &Subscriptions, boards: &HashSet<BoardId>, user: &User, e: &Event) -> bool {
-    subs.selects(e).is_some_and(|through_all| may_see(user, through_all, boards.contains(&e.board_id)))
+/// Whether a replayed event is one this connection's patterns select and its user may see now:
+/// a member sees a board's events from the one that made them a member.
+fn wants(subs: &Subscriptions, boards: &HashMap<BoardId, i64>, user: &User, e: &Event) -> bool {
+    let member = boards.get(&e.board_id).is_some_and(|since| e.seq >= *since);
+    subs.selects(e).is_some_and(|through_all| may_see(user, through_all, member))
 }
 
 /// The view events of `events` for one view subscription.

@@ -114,6 +114,12 @@ impl BoardLive {
             return ControlFlow::Break(());
         }
         let Some(since) = since else { return self.reset(io).await };
+        // A page claiming a seq from before the user joined the board is re-rendered, not replayed:
+        // the log before that is not theirs to read.
+        let joined = repo::boards::member_since(&io.state.db.read, self.board, self.user.id).await.ok().flatten();
+        if joined.is_none_or(|joined| since < joined) {
+            return self.reset(io).await;
+        }
         let events = match socket::replay_range(&io.state, since, epoch, upto, MAX_REPLAY).await {
             Ok(events) => events,
             Err(_) => return self.reset(io).await,

@@ -75,6 +75,11 @@ pub async fn snapshot(pool: &SqlitePool, id: BoardId, viewer: UserId) -> Result<
 /// Creates a board with Todo / Doing / Done columns, owned by `actor`.
 pub async fn create(db: &Db, actor: UserId, name: &BoardName) -> Result<Board> {
     let mut w = db.write(Some(actor)).await?;
+    let owned: i64 =
+        sqlx::query_scalar("select count(*) from boards where owner_id = ?").bind(actor).fetch_one(w.conn()).await?;
+    if owned >= MAX_BOARDS_PER_OWNER {
+        return Err(Error::invalid("name", format!("You own {owned} boards, the most allowed; delete one first")));
+    }
     let t = now();
     let id: BoardId = sqlx::query_scalar(
         "insert into boards (name, owner_id, created_at, updated_at) values (?, ?, ?, ?) returning id",
@@ -156,8 +161,14 @@ pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
 pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &ColumnName) -> Result<Column> {
     let mut w = db.write(Some(actor)).await?;
     require_member(w.conn(), board, actor).await?;
-    let last: Option<String> =
-        sqlx::query_scalar("select max(rank) from columns where board_id = ?").bind(board).fetch_one(w.conn()).await?;
+    let (last, count): (Option<String>, i64) =
+        sqlx::query_as("select max(rank), count(*) from columns where board_id = ?")
+            .bind(board)
+            .fetch_one(w.conn())
+            .await?;
+    if count >= MAX_COLUMNS_PER_BOARD {
+        return Err(Error::invalid("name", format!("A board has at most {MAX_COLUMNS_PER_BOARD} columns")));
+    }
     let t = now();
     let col: Column = sqlx::query_as(
         "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
@@ -172,21 +183,6 @@ pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &Column
     w.record(Action::Create, None, Some(&col)).await?;
     w.commit().await?;
     Ok(col)
-}
-
-/// Where a column or card goes: first, last, or right after / before a sibling.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Place {
-    First,
-    #[default]
-    Last,
-    After(i64),
-    Before(i64),
-    /// One step towards the start (columns: left).
-    Earlier,
-    /// One step towards the end (columns: right).
-    Later,
 }
 
 /// Renames and/or moves a column.
@@ -381,11 +377,29 @@ pub async fn members(pool: &SqlitePool, board: BoardId) -> Result<Vec<BoardMembe
     Ok(rows.iter().map(BoardMember::from).collect())
 }
 
-/// The boards `user` is a member of (replays check each event against these).
-pub async fn ids_for(pool: &SqlitePool, user: UserId) -> Result<std::collections::HashSet<BoardId>> {
-    let ids: Vec<BoardId> =
-        sqlx::query_scalar("select board_id from board_members where user_id = ?").bind(user).fetch_all(pool).await?;
-    Ok(ids.into_iter().collect())
+/// The boards `user` is a member of now, each with the seq of the event that made them one: a
+/// replay shows them only what happened on a board since they joined it (a member added later must
+/// not read comments deleted, or descriptions rewritten, before their time).
+pub async fn memberships_of(pool: &SqlitePool, user: UserId) -> Result<std::collections::HashMap<BoardId, i64>> {
+    // The joining event is the newest `members` create for this pair; pruned, it predates any replay.
+    // The owner has seen the board from its creation (the same transaction as their membership).
+    let rows: Vec<(BoardId, i64)> = sqlx::query_as(
+        r#"select m.board_id,
+                  case when b.owner_id = m.user_id then 0 else
+                  coalesce((select max(e.seq) from events e
+                            where e.board_id = m.board_id and e.collection = 'members'
+                              and e.action = 'create' and e.record_id = m.user_id), 0) end
+           from board_members m join boards b on b.id = m.board_id where m.user_id = ?"#,
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The seq from which `user` may see `board`'s history (see [`memberships_of`]); `None` if not a member.
+pub async fn member_since(pool: &SqlitePool, board: BoardId, user: UserId) -> Result<Option<i64>> {
+    Ok(memberships_of(pool, user).await?.get(&board).copied())
 }
 
 /// A board's done column (what the `active_cards` view leaves out).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    boards::{CARD_SELECT, Place, column, rank_for},
+    boards::{CARD_SELECT, column, rank_for},
     now, require_member,
 };
 use crate::{
@@ -66,10 +66,13 @@ async fn assignee(conn: &mut SqliteConnection, board: BoardId, username: &str) -
     .ok_or_else(|| Error::invalid("assignee", format!("{:?} is not a member of this board", username.trim())))
 }
 
+/// One answer for a column that does not exist and one on a board the user may not see.
+const NO_SUCH_COLUMN: &str = "No such column on this board";
+
 async fn column_on_board(conn: &mut SqliteConnection, board: BoardId, id: ColumnId) -> Result<Column> {
-    let col = column(conn, id).await.map_err(|_| Error::invalid("column_id", "No such column"))?;
+    let col = column(conn, id).await.map_err(|_| Error::invalid("column_id", NO_SUCH_COLUMN))?;
     if col.board_id != board {
-        return Err(Error::invalid("column_id", "That column is on another board"));
+        return Err(Error::invalid("column_id", NO_SUCH_COLUMN));
     }
     Ok(col)
 }
@@ -117,8 +120,9 @@ async fn create_target(
     actor: UserId,
     column: Option<ColumnId>,
     place: Place,
+    max_cards: i64,
 ) -> Result<CreateTarget> {
-    type Row = (bool, Option<String>, Option<BoardId>, Option<ColumnId>, Option<i64>, Option<String>);
+    type Row = (bool, Option<String>, Option<BoardId>, Option<ColumnId>, Option<i64>, Option<String>, i64);
     // Only the sort direction is formatted into the SQL, never input.
     let edge_order = if place == Place::First { "asc" } else { "desc" };
     let sql = format!(
@@ -130,20 +134,26 @@ async fn create_target(
                   (select board_id from columns where id = ?3),
                   (select id from target),
                   (select c.id from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
-                  (select c.rank from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1)"#
+                  (select c.rank from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
+                  (select count(*) from (select 1 from cards where board_id = ?1 limit ?4))"#
     );
-    let (board_exists, role, column_board, column_id, edge_id, edge_rank): Row =
-        sqlx::query_as(&sql).bind(board).bind(actor).bind(column).fetch_one(conn).await?;
-    if !board_exists {
+    let (board_exists, role, column_board, column_id, edge_id, edge_rank, cards): Row =
+        sqlx::query_as(&sql).bind(board).bind(actor).bind(column).bind(max_cards.max(0)).fetch_one(conn).await?;
+    // A board that exists but is not theirs looks exactly like one that does not exist.
+    if !board_exists || role.is_none() {
         return Err(Error::NotFound);
     }
-    if role.is_none() {
-        return Err(Error::Forbidden("you are not a member of this board"));
-    }
     match (column, column_board) {
-        (Some(_), None) => return Err(Error::invalid("column_id", "No such column")),
-        (Some(_), Some(b)) if b != board => return Err(Error::invalid("column_id", "That column is on another board")),
+        (Some(_), None) => return Err(Error::invalid("column_id", NO_SUCH_COLUMN)),
+        (Some(_), Some(b)) if b != board => return Err(Error::invalid("column_id", NO_SUCH_COLUMN)),
         _ => {}
+    }
+    // Counting stops at the limit, so the check costs at most that many index entries.
+    if max_cards > 0 && cards >= max_cards {
+        return Err(Error::invalid(
+            "title",
+            format!("This board has reached its limit of {max_cards} cards; delete some first"),
+        ));
     }
     let column_id = column_id.ok_or(Error::invalid("column_id", "This board has no columns"))?;
     let edge = matches!(place, Place::First | Place::Last).then(|| edge_id.zip(edge_rank).into_iter().collect());
@@ -153,7 +163,7 @@ async fn create_target(
 /// Creates a card on `board`.
 pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Card> {
     let mut w = db.write(Some(actor)).await?;
-    let target = create_target(w.conn(), board, actor, new.column_id, new.place).await?;
+    let target = create_target(w.conn(), board, actor, new.column_id, new.place, db.max_cards_per_board).await?;
     let column_id = target.column_id;
     let assignee = match &new.assignee {
         Some(name) if !name.trim().is_empty() => Some(assignee(w.conn(), board, name).await?),

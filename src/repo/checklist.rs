@@ -6,7 +6,7 @@
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    boards::{Place, rank_for, step},
+    boards::{rank_for, step},
     cards::card,
     now, require_member,
 };

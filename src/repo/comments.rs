@@ -27,6 +27,11 @@ pub async fn create(db: &Db, actor: UserId, card_id: CardId, body: &CommentBody)
     let mut w = db.write(Some(actor)).await?;
     let c = card(w.conn(), card_id).await?;
     require_member(w.conn(), c.board_id, actor).await?;
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from comments where card_id = ?").bind(c.id).fetch_one(w.conn()).await?;
+    if count >= MAX_COMMENTS_PER_CARD {
+        return Err(Error::invalid("body", format!("A card has at most {MAX_COMMENTS_PER_CARD} comments")));
+    }
     let id: CommentId = sqlx::query_scalar(
         "insert into comments (board_id, card_id, author_id, body, created_at) values (?, ?, ?, ?, ?) returning id",
     )

@@ -14,7 +14,8 @@ use crate::{
     error::{Error, Result},
 };
 
-/// Checks that `user` belongs to `board`: 404 if the board does not exist, 403 if they are not a member.
+/// Checks that `user` belongs to `board`: 404 if the board does not exist *or* they are not a member,
+/// so ids cannot be probed for what exists.
 pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardId, user: UserId) -> Result<Role> {
     let role: Option<Option<Role>> = sqlx::query_scalar(
         r#"select (select role from board_members m where m.board_id = b.id and m.user_id = ?)
@@ -25,8 +26,7 @@ pub async fn require_member<'e>(db: impl sqlx::SqliteExecutor<'e>, board: BoardI
     .fetch_optional(db)
     .await?;
     match role {
-        None => Err(Error::NotFound),
-        Some(None) => Err(Error::Forbidden("you are not a member of this board")),
+        None | Some(None) => Err(Error::NotFound),
         Some(Some(role)) => Ok(role),
     }
 }

@@ -43,41 +43,7 @@ pub(super) async fn editor(
     headers: HeaderMap,
 ) -> PageResult {
     let card = repo::cards::get(&state.db.read, user.id, CardId(id)).await?;
-    let labels = card.labels.join(", ");
-    let draft = EditDraft {
-        title: &card.title,
-        description: &card.description,
-        assignee: card.assignee.as_deref().unwrap_or(""),
-        labels: &labels,
-        version: card.version,
-        checklist: "",
-    };
-    render_editor(&state, &user, &card, &draft, None, None, &headers, StatusCode::OK).await
-}
-
-/// What the user typed in the editor: always given back, whatever went wrong.
-pub(super) struct EditDraft<'a> {
-    title: &'a str,
-    description: &'a str,
-    assignee: &'a str,
-    labels: &'a str,
-    version: i64,
-    /// The checklist's add form.
-    checklist: &'a str,
-}
-
-impl<'a> EditDraft<'a> {
-    /// The card as stored, with `checklist` given back to the checklist's add form.
-    pub(super) fn stored(card: &'a Card, labels: &'a str, checklist: &'a str) -> Self {
-        Self {
-            title: &card.title,
-            description: &card.description,
-            assignee: card.assignee.as_deref().unwrap_or(""),
-            labels,
-            version: card.version,
-            checklist,
-        }
-    }
+    render_editor(&state, &user, &card, &EditForm::of(&card), None, None, &headers, StatusCode::OK).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -85,7 +51,7 @@ pub(super) async fn render_editor(
     state: &AppState,
     user: &User,
     card: &Card,
-    draft: &EditDraft<'_>,
+    draft: &EditForm,
     error: Option<&str>,
     conflict: Option<Vec<t::ChangeProps<'_>>>,
     headers: &HeaderMap,
@@ -96,11 +62,11 @@ pub(super) async fn render_editor(
     let checklist = repo::checklist::for_card(&state.db.read, user.id, card.id).await?;
     let view = t::EditorProps {
         card: render::card_props(card),
-        title: draft.title,
-        description: draft.description,
-        assignee: draft.assignee,
-        labels: draft.labels,
-        version: draft.version,
+        title: &draft.title,
+        description: &draft.description,
+        assignee: &draft.assignee,
+        labels: &draft.labels,
+        version: draft.version.unwrap_or(card.version),
         members: snap.members.iter().map(|m| m.username.as_str()).collect(),
         columns: snap.columns.iter().map(|c| t::ColumnChoice { id: c.id.0, name: &c.name }).collect(),
         error,
@@ -110,14 +76,16 @@ pub(super) async fn render_editor(
             .map(|c| t::CommentProps { id: c.id.0, author: &c.author, body: &c.body, mine: c.author_id == user.id })
             .collect(),
         checklist: checklist.iter().map(render::checklist_item_props).collect(),
-        checklist_draft: draft.checklist,
+        checklist_draft: &draft.checklist,
     };
     let markup =
         if partial(headers) { t::editor(&view) } else { t::editor_page(&state.ctx(Some(&user.username)), &view) };
     Ok((status, markup).into_response())
 }
 
-#[derive(Deserialize)]
+/// The editor's fields: what the card holds when it opens, and what the user typed when a save is
+/// refused (always given back, whatever went wrong).
+#[derive(Clone, Deserialize)]
 pub(super) struct EditForm {
     #[serde(default)]
     title: String,
@@ -129,6 +97,29 @@ pub(super) struct EditForm {
     labels: String,
     column_id: Option<i64>,
     version: Option<i64>,
+    /// What the checklist's add form holds (not a field of the card's form).
+    #[serde(skip)]
+    checklist: String,
+}
+
+impl EditForm {
+    /// The fields as the card holds them, with `checklist` given back to the checklist's add form.
+    pub(super) fn with_checklist(card: &Card, checklist: &str) -> Self {
+        Self { checklist: checklist.to_owned(), ..Self::of(card) }
+    }
+
+    /// The fields as the card holds them.
+    pub(super) fn of(card: &Card) -> Self {
+        Self {
+            title: card.title.clone(),
+            description: card.description.clone(),
+            assignee: card.assignee.clone().unwrap_or_default(),
+            labels: card.labels.join(", "),
+            column_id: Some(card.column_id.0),
+            version: Some(card.version),
+            checklist: String::new(),
+        }
+    }
 }
 
 pub(super) async fn save_card(
@@ -159,14 +150,6 @@ pub(super) async fn save_card(
     };
     // Refused: show the editor again with everything the user typed.
     let card = repo::cards::get(&state.db.read, user.id, id).await?;
-    let draft = EditDraft {
-        title: &f.title,
-        description: &f.description,
-        assignee: &f.assignee,
-        labels: &f.labels,
-        version: f.version.unwrap_or(card.version),
-        checklist: "",
-    };
     if let Error::Conflict(_) = err {
         let changes = repo::cards::changes_since(&state.db.read, id, f.version.unwrap_or(0)).await?;
         let diffs: Vec<(String, &'static str, String, String)> =
@@ -176,10 +159,10 @@ pub(super) async fn save_card(
             .map(|(who, field, from, to)| t::ChangeProps { who, field, from: from.clone(), to: to.clone() })
             .collect();
         // Saving again applies the user's text on top of the newest version.
-        let draft = EditDraft { version: card.version, ..draft };
+        let draft = EditForm { version: Some(card.version), ..f };
         return render_editor(&state, &user, &card, &draft, None, Some(views), &headers, StatusCode::CONFLICT).await;
     }
-    render_editor(&state, &user, &card, &draft, Some(&err.to_string()), None, &headers, StatusCode::BAD_REQUEST).await
+    render_editor(&state, &user, &card, &f, Some(&err.to_string()), None, &headers, StatusCode::BAD_REQUEST).await
 }
 
 /// The fields one card update changed, in words.
@@ -216,12 +199,7 @@ pub(super) async fn move_card(
     headers: HeaderMap,
     Form(f): Form<MoveForm>,
 ) -> PageResult {
-    let place = match f.place.as_str() {
-        "first" | "top" => Place::First,
-        "up" => Place::Earlier,
-        "down" => Place::Later,
-        _ => Place::Last,
-    };
+    let place = if f.place.is_empty() { Place::Last } else { Place::parse(&f.place)? };
     let patch = CardPatch { column_id: f.column_id.map(ColumnId), place: Some(place), ..CardPatch::default() };
     let card = repo::cards::update(&state.db, user.id, CardId(id), patch).await?;
     Ok(if partial(&headers) { StatusCode::NO_CONTENT.into_response() } else { to_board(card.board_id) })
@@ -265,15 +243,7 @@ pub(super) async fn add_comment(
         Ok(_) => Ok(Redirect::to(&format!("/cards/{id}")).into_response()),
         Err(e @ Error::Validation { .. }) => {
             let card = repo::cards::get(&state.db.read, user.id, id).await?;
-            let labels = card.labels.join(", ");
-            let draft = EditDraft {
-                title: &card.title,
-                description: &card.description,
-                assignee: card.assignee.as_deref().unwrap_or(""),
-                labels: &labels,
-                version: card.version,
-                checklist: "",
-            };
+            let draft = EditForm::of(&card);
             render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST)
                 .await
         }

@@ -4,7 +4,10 @@
 //!
 //! browser form → **handler** → repository → redirect, or the editor page.
 
-use super::{cards::EditDraft, cards::render_editor, *};
+use super::{
+    cards::{EditForm, render_editor},
+    *,
+};
 use crate::repo::checklist::ChecklistPatch;
 
 fn to_card(card: CardId, headers: &HeaderMap) -> Response {
@@ -38,8 +41,7 @@ pub(super) async fn add_item(
         Err(e @ Error::Validation { .. }) => {
             // Only a member sees the editor again: `get` refuses anyone else, as for the card itself.
             let card = repo::cards::get(&state.db.read, user.id, id).await?;
-            let labels = card.labels.join(", ");
-            let draft = EditDraft::stored(&card, &labels, &f.text);
+            let draft = EditForm::with_checklist(&card, &f.text);
             render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST)
                 .await
         }

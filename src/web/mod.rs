@@ -21,7 +21,6 @@ use crate::{
     render,
     repo::{
         self,
-        boards::Place,
         cards::{CardPatch, NewCard},
     },
     state::AppState,

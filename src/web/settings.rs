@@ -3,8 +3,9 @@
 //! browser form → **handler** → repository or hub → redirect or page.
 
 use super::{boards::NameForm, *};
+use crate::auth::SessionUser;
 
-pub(super) async fn settings(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> PageResult<Markup> {
+pub(super) async fn settings(State(state): State<AppState>, SessionUser(user): SessionUser) -> PageResult<Markup> {
     settings_page(&state, &user, None, None).await
 }
 
@@ -29,7 +30,7 @@ pub(super) async fn settings_page(
 
 pub(super) async fn create_token(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    SessionUser(user): SessionUser,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     match tokens::create(&state.db, user.id, &f.name).await {
@@ -44,7 +45,7 @@ pub(super) async fn create_token(
 
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    SessionUser(user): SessionUser,
     Path(id): Path<i64>,
 ) -> PageResult {
     tokens::revoke(&state.db, user.id, id).await?;
@@ -52,12 +53,8 @@ pub(super) async fn revoke_token(
     Ok(Redirect::to("/settings").into_response())
 }
 
-pub(super) fn require_admin(user: &User) -> Result<(), Error> {
-    if user.is_admin { Ok(()) } else { Err(Error::Forbidden("admins only")) }
-}
-
 pub(super) async fn admin(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> PageResult<Markup> {
-    require_admin(&user)?;
+    user.require_admin()?;
     Ok(t::admin_page(&state.ctx(Some(&user.username)), state.hub.open_connections()))
 }
 
@@ -73,7 +70,7 @@ pub(super) async fn announce(
     CurrentUser(user): CurrentUser,
     Form(f): Form<AnnounceForm>,
 ) -> PageResult {
-    require_admin(&user)?;
+    user.require_admin()?;
     let message: String = f.message.trim().chars().take(200).collect();
     state.hub.announce(&message);
     Ok(Redirect::to("/admin").into_response())

@@ -2,8 +2,6 @@
 //! change in and leave it, resume and reset, structure changes, authorization, convergence under
 //! concurrent moves, shared renders, revocation and back-pressure.
 
-mod support;
-
 use std::{
     collections::HashMap,
     sync::{
@@ -13,9 +11,9 @@ use std::{
     time::Duration,
 };
 
+use crate::support::*;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use serde_json::{Value, json};
-use support::*;
 
 /// A board with its three columns.
 struct Board {
@@ -259,7 +257,7 @@ async fn only_signed_in_members_from_an_allowed_origin_can_open_the_socket() {
     let b = board(&alice, "Private").await;
     let path = format!("/boards/{}/live", b.id);
 
-    assert_eq!(bob.try_ws(&path, None).await.err(), Some(403), "a non-member is refused before the upgrade");
+    assert_eq!(bob.try_ws(&path, None).await.err(), Some(404), "a non-member is refused before the upgrade");
     assert_eq!(app.anonymous().try_ws(&path, None).await.err(), Some(401), "an anonymous visitor must sign in");
     assert_eq!(
         alice.try_ws(&path, Some("https://evil.example")).await.err(),
@@ -546,7 +544,7 @@ async fn a_member_removed_while_watching_is_revoked_and_disconnected() {
     assert_eq!(watching.close_code().await, Some(4403));
 
     // And the board's later changes do not reach him through a new socket either.
-    assert_eq!(bob.try_ws(&format!("/boards/{}/live", b.id), None).await.err(), Some(403));
+    assert_eq!(bob.try_ws(&format!("/boards/{}/live", b.id), None).await.err(), Some(404));
 }
 
 #[tokio::test]
@@ -618,4 +616,28 @@ async fn deleting_the_done_column_resets_filtered_views_and_updates_the_others()
     assert!(ids.contains(&format!("card-{open}")) && !ids.contains(&format!("column-{}", b.done)), "{ids:?}");
     let later = id(&alice.card(b.id, json!({"title": "later", "column_id": b.doing})).await);
     assert!(active.next().await.is_card_upsert(later, b.doing));
+}
+
+#[tokio::test]
+async fn a_member_added_later_who_resumes_from_the_start_gets_the_board_as_it_is_not_its_deleted_past() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let b = board(&alice, "Private past").await;
+    let (_, epoch) = alice.page_position(b.id, "").await;
+    let card = id(&alice.card(b.id, json!({"title": "plan", "description": "the secret plan"})).await);
+    let (_, comment) =
+        alice.post_json(&format!("/api/cards/{card}/comments"), json!({"body": "a secret remark"})).await;
+    assert_eq!(alice.delete(&format!("/api/comments/{}", comment["id"])).await, 204);
+    let (s, _) = alice.patch_json(&format!("/api/cards/{card}"), json!({"description": "public text"})).await;
+    assert_eq!(s, 200);
+    alice.add_member(b.id, "bob").await;
+
+    let mut live = bob.live_from(b.id, 0, &epoch, "").await;
+    let reset = live.next().await;
+    assert_eq!(reset.action, "reset", "a page from before bob joined is re-rendered, not replayed: {reset:?}");
+    assert!(reset.html.contains("plan") && !reset.html.contains("secret"), "{}", reset.html);
+    for s in live.barrier().await {
+        assert!(!s.html.contains("secret"), "replayed what bob never could see: {s:?}");
+    }
 }

@@ -2,13 +2,11 @@
 //! the record_event format, custom events, limits and errors, authorization per event, replay and
 //! resync, slow readers, heartbeats, logout, and the metrics the hub keeps.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
 fn id(v: &Value) -> i64 {
@@ -818,4 +816,29 @@ async fn a_flood_of_acks_is_rate_limited_like_other_client_messages() {
         send(&mut ws, json!({"type": "ack", "seq": 0})).await;
     }
     assert_eq!(next_error_code(&mut ws).await, "RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn a_member_added_later_who_replays_from_zero_gets_nothing_from_before_they_joined() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (b, _) = alice.board("Private past").await;
+    let card = alice.card(b, json!({"title": "plan", "description": "the secret plan"})).await["id"].as_i64().unwrap();
+    let (_, comment) =
+        alice.post_json(&format!("/api/cards/{card}/comments"), json!({"body": "a secret remark"})).await;
+    assert_eq!(alice.delete(&format!("/api/comments/{}", comment["id"])).await, 204);
+    alice.patch_json(&format!("/api/cards/{card}"), json!({"description": "public text"})).await;
+    alice.add_member(b, "bob").await;
+    let joined = app.seq();
+
+    let (mut ws, _) = realtime(&bob, "?since=0").await;
+    subscribe_all(&mut ws, &["cards.*".into(), "comments.*".into(), "members.*".into()]).await.unwrap();
+    let (_, after) = alice.post_json(&format!("/api/cards/{card}/comments"), json!({"body": "welcome bob"})).await;
+    let (live, before) = until_json(&mut ws, |v| v["type"] == "record_event" && v["record"]["id"] == after["id"]).await;
+    assert_eq!(live["record"]["body"], "welcome bob");
+    let replayed: Vec<&serde_json::Value> = before.iter().filter(|v| v["type"] == "record_event").collect();
+    assert!(replayed.iter().all(|v| v["seq"].as_i64().unwrap() >= joined), "{replayed:?}");
+    assert!(!before.iter().any(|v| v.to_string().contains("secret")), "{before:?}");
+    assert_eq!(replayed.len(), 1, "only the event that made bob a member: {replayed:?}");
 }

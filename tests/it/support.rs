@@ -1,6 +1,5 @@
 //! Test support: the real app on port 0 with a fresh SQLite file, a cookie-keeping HTTP client per
 //! user, and real WebSocket clients (tokio-tungstenite). No mocks.
-#![allow(dead_code)]
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,9 +21,11 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A running app with its own database; dropped with the test.
 pub struct TestApp {
     pub base: String,
+    /// The port the app bound (for raw TCP clients).
     pub port: u16,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    /// The database's folder, when the app made its own.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Starts the app with default test settings.
@@ -42,7 +43,36 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base: format!("http://127.0.0.1:{port}"), port, state, _dir: dir }
+    TestApp { base: format!("http://127.0.0.1:{port}"), port, state, _dir: Some(dir) }
+}
+
+/// An app on a database file the test chose, with the way to stop it (restarts, restores).
+pub struct StoppableApp {
+    pub app: TestApp,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts the app on `database`, which may already exist.
+pub async fn start_app_at(database: &std::path::Path) -> StoppableApp {
+    let config =
+        Config { addr: "127.0.0.1:0".parse().unwrap(), database_path: database.to_owned(), ..Config::default() };
+    let app = Application::build(config).await.expect("app builds");
+    let (port, state) = (app.port(), app.state());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    StoppableApp { app: TestApp { base: format!("http://127.0.0.1:{port}"), port, state, _dir: None }, stop, server }
+}
+
+impl StoppableApp {
+    /// Shuts the server down as SIGTERM does, then closes its database, as the end of the process would.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(WAIT, self.server).await.expect("the server stops").unwrap().unwrap();
+        self.app.state.db.close().await;
+    }
 }
 
 /// One signed-in (or anonymous) user: a client with its own cookie jar.
@@ -240,20 +270,6 @@ pub async fn until_json(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> (Value, V
             return (v, skipped);
         }
         skipped.push(v);
-    }
-}
-
-/// Asserts that nothing arrives within `d` (used after a barrier message, never as a sleep for an effect).
-pub async fn assert_silent(ws: &mut Ws, d: Duration) {
-    match tokio::time::timeout(d, ws.next()).await {
-        Err(_) => {}
-        Ok(Some(Ok(Message::Text(t)))) => panic!("unexpected message: {t}"),
-        Ok(other) => {
-            if let Some(Ok(Message::Ping(_) | Message::Pong(_))) = other {
-            } else {
-                panic!("unexpected: {other:?}")
-            }
-        }
     }
 }
 
@@ -598,7 +614,7 @@ impl Live {
         send(&mut self.ws, v).await;
     }
 
-    /// Round-trips a ping; returns the actions that arrived before the pong.
+    /// Round-trips a ping: every frame the server queued before it has arrived once this returns.
     pub async fn barrier(&mut self) -> Vec<Stream> {
         let ts = rand_ts();
         self.send(json!({"type": "ping", "timestamp": ts})).await;

@@ -1,12 +1,10 @@
 //! Presence, editing leases and typing indicators (memory only, stamped by the server), and live
 //! comments: what other members of a board see, on the board socket and the JSON protocol.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const SHORT: Duration = Duration::from_millis(300);
 

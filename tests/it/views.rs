@@ -2,10 +2,8 @@
 //! insert / update / delete as cards enter, change in and leave a view, resume, acks (and resuming
 //! from the last ack), and API tokens for scripts (bearer HTTP, `?token=` sockets, revocation).
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn id(v: &Value) -> i64 {
     v["id"].as_i64().expect("an id")

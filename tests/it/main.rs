@@ -1,0 +1,24 @@
+//! The integration tests: one binary, so the app and its dependencies are linked once, not once per file.
+//!
+//! Each module starts the real app on port 0 with a fresh SQLite file (see `support`) and drives it
+//! over real HTTP and real WebSockets, as a browser or a script would.
+
+/// The app on port 0, cookie-keeping HTTP clients, WebSocket clients and their helpers.
+mod support;
+
+/// Backups taken while the server runs, restores, and the resync they cause.
+mod backup;
+/// Checklist items on cards: forms, JSON, both sockets, non-members, bad input.
+mod checklist;
+/// Hostile input: a full disk, login floods, throttles, stale rights, slow clients, probing ids.
+mod hardening;
+/// Auth, pages and forms, the JSON API, bad input, and the event outbox.
+mod http;
+/// The live board socket: fragments per view, resume and reset, authorization, back-pressure.
+mod live;
+/// Presence, editing leases, typing indicators and live comments.
+mod presence;
+/// The JSON pub/sub protocol: patterns, custom events, limits, replay and resync, metrics.
+mod realtime;
+/// Named view subscriptions, acks, and API tokens for scripts.
+mod views;
