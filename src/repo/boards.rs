@@ -2,20 +2,19 @@
 
 use sqlx::{SqliteConnection, SqlitePool};
 
-use super::{events::latest_seq, now, rank, require_member};
+use super::{
+    events::latest_seq,
+    now,
+    rank::{self, rank_for, step},
+    require_member,
+    rows::{CARD_SELECT, board, column},
+};
 use crate::{
     db::Db,
     domain::*,
     error::{Error, Result},
     events::{Action, Collection},
 };
-
-pub(crate) const CARD_SELECT: &str = r#"select c.id, c.board_id, c.column_id, c.title, c.description, c.assignee_id,
-    u.username as assignee, c.labels, c.rank, c.version,
-    (select count(*) from checklist_items i where i.card_id = c.id and i.done) as checklist_done,
-    (select count(*) from checklist_items i where i.card_id = c.id) as checklist_total,
-    c.created_at, c.updated_at
-    from cards c left join users u on u.id = c.assignee_id"#;
 
 const MEMBER_SELECT: &str = r#"select m.board_id, m.user_id, u.username, m.role, m.added_at
     from board_members m join users u on u.id = m.user_id"#;
@@ -29,14 +28,6 @@ pub async fn list_for(pool: &SqlitePool, user: UserId) -> Result<Vec<Board>> {
     .bind(user)
     .fetch_all(pool)
     .await?)
-}
-
-pub(crate) async fn board(conn: &mut SqliteConnection, id: BoardId) -> Result<Board> {
-    sqlx::query_as("select * from boards where id = ?").bind(id).fetch_optional(conn).await?.ok_or(Error::NotFound)
-}
-
-pub(crate) async fn column(conn: &mut SqliteConnection, id: ColumnId) -> Result<Column> {
-    sqlx::query_as("select * from columns where id = ?").bind(id).fetch_optional(conn).await?.ok_or(Error::NotFound)
 }
 
 async fn member(conn: &mut SqliteConnection, board: BoardId, user: UserId) -> Result<Member> {
@@ -252,38 +243,6 @@ pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Colum
     }
     w.commit().await?;
     Ok(col)
-}
-
-/// Turns a one-step move into a move next to a neighbour; `None` when already at that end.
-pub(crate) fn step(all: &[(i64, String)], id: i64, place: Place) -> Option<Place> {
-    let i = all.iter().position(|(s, _)| *s == id)?;
-    match place {
-        Place::Earlier => i.checked_sub(1).map(|j| Place::Before(all[j].0)),
-        Place::Later => all.get(i + 1).map(|(n, _)| Place::After(*n)),
-        p => Some(p),
-    }
-}
-
-/// The rank that puts an item at `place` among `siblings` (id, rank) in order.
-pub(crate) fn rank_for(siblings: &[(i64, String)], place: Place) -> Result<String> {
-    let pos = |id: i64| {
-        siblings.iter().position(|(s, _)| *s == id).ok_or(Error::invalid("position", "that neighbour is not here"))
-    };
-    let (lo, hi) = match place {
-        Place::First | Place::Earlier => (None, siblings.first()),
-        Place::Last | Place::Later => (siblings.last(), None),
-        Place::After(id) => {
-            let i = pos(id)?;
-            (siblings.get(i), siblings.get(i + 1))
-        }
-        Place::Before(id) => {
-            let i = pos(id)?;
-            (i.checked_sub(1).and_then(|j| siblings.get(j)), siblings.get(i))
-        }
-    };
-    let (lo, hi) = (lo.map(|(_, r)| r.as_str()), hi.map(|(_, r)| r.as_str()));
-    // Equal neighbours can only come from a hand-edited database; step past the lower one.
-    Ok(if lo.is_some() && lo == hi { rank::between(lo, None) } else { rank::between(lo, hi) })
 }
 
 /// Adds a member by username.

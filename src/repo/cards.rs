@@ -5,8 +5,10 @@ use std::sync::Arc;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    boards::{CARD_SELECT, column, rank_for},
-    now, require_member,
+    now,
+    rank::rank_for,
+    require_member,
+    rows::{card, column},
 };
 use crate::{
     db::Db,
@@ -40,10 +42,6 @@ pub struct CardPatch {
     pub place: Option<Place>,
     /// The version the edit started from: a newer card makes the write fail with 409.
     pub expected_version: Option<i64>,
-}
-
-pub(crate) async fn card(conn: &mut SqliteConnection, id: CardId) -> Result<Card> {
-    sqlx::query_as(&format!("{CARD_SELECT} where c.id = ?")).bind(id).fetch_optional(conn).await?.ok_or(Error::NotFound)
 }
 
 /// A card the viewer may see.
@@ -99,7 +97,7 @@ async fn rank_in(
         .fetch_all(conn)
         .await?;
     let place = match except {
-        Some(me) => super::boards::step(&all, me.0, place).unwrap_or(place),
+        Some(me) => super::rank::step(&all, me.0, place).unwrap_or(place),
         None => place,
     };
     let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| Some(CardId(*s)) != except).collect();

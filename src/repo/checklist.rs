@@ -6,9 +6,10 @@
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{
-    boards::{rank_for, step},
-    cards::card,
-    now, require_member,
+    now,
+    rank::{rank_for, step},
+    require_member,
+    rows::card,
 };
 use crate::{
     db::{Db, WriteTx},
@@ -46,7 +47,8 @@ async fn ranks(conn: &mut SqliteConnection, card: CardId) -> Result<Vec<(i64, St
 
 /// A card's checklist, in order, for a viewer who may see the card.
 pub async fn for_card(pool: &SqlitePool, viewer: UserId, card_id: CardId) -> Result<Vec<ChecklistItem>> {
-    let c = super::cards::get(pool, viewer, card_id).await?;
+    let c = card(&mut *pool.acquire().await?, card_id).await?;
+    require_member(pool, c.board_id, viewer).await?;
     Ok(sqlx::query_as("select * from checklist_items where card_id = ? order by rank, id")
         .bind(c.id)
         .fetch_all(pool)

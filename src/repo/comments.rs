@@ -2,7 +2,7 @@
 
 use sqlx::SqlitePool;
 
-use super::{cards::card, now, require_member};
+use super::{now, require_member, rows::card};
 use crate::{
     db::Db,
     domain::*,

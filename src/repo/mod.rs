@@ -7,6 +7,7 @@ pub mod cards;
 pub mod checklist;
 pub mod comments;
 pub mod events;
+pub mod rows;
 pub mod users;
 
 use crate::{
@@ -40,8 +41,45 @@ pub(crate) fn now() -> time::OffsetDateTime {
 pub mod rank {
     use fractional_index::FractionalIndex;
 
+    use crate::{
+        domain::Place,
+        error::{Error, Result},
+    };
+
     fn parse(s: &str) -> Option<FractionalIndex> {
         FractionalIndex::from_string(s).ok()
+    }
+
+    /// Turns a one-step move into a move next to a neighbour; `None` when already at that end.
+    pub fn step(all: &[(i64, String)], id: i64, place: Place) -> Option<Place> {
+        let i = all.iter().position(|(s, _)| *s == id)?;
+        match place {
+            Place::Earlier => i.checked_sub(1).map(|j| Place::Before(all[j].0)),
+            Place::Later => all.get(i + 1).map(|(n, _)| Place::After(*n)),
+            p => Some(p),
+        }
+    }
+
+    /// The rank that puts an item at `place` among `siblings` (id, rank) in order.
+    pub fn rank_for(siblings: &[(i64, String)], place: Place) -> Result<String> {
+        let pos = |id: i64| {
+            siblings.iter().position(|(s, _)| *s == id).ok_or(Error::invalid("position", "that neighbour is not here"))
+        };
+        let (lo, hi) = match place {
+            Place::First | Place::Earlier => (None, siblings.first()),
+            Place::Last | Place::Later => (siblings.last(), None),
+            Place::After(id) => {
+                let i = pos(id)?;
+                (siblings.get(i), siblings.get(i + 1))
+            }
+            Place::Before(id) => {
+                let i = pos(id)?;
+                (i.checked_sub(1).and_then(|j| siblings.get(j)), siblings.get(i))
+            }
+        };
+        let (lo, hi) = (lo.map(|(_, r)| r.as_str()), hi.map(|(_, r)| r.as_str()));
+        // Equal neighbours can only come from a hand-edited database; step past the lower one.
+        Ok(if lo.is_some() && lo == hi { between(lo, None) } else { between(lo, hi) })
     }
 
     /// A rank strictly between `lo` and `hi` (either may be open).

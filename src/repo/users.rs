@@ -89,7 +89,7 @@ pub async fn delete(db: &Db, username: &str) -> Result<UserId> {
             owned.join(", ")
         )));
     }
-    let cards: Vec<Card> = sqlx::query_as(&format!("{} where c.assignee_id = ?", super::boards::CARD_SELECT))
+    let cards: Vec<Card> = sqlx::query_as(&format!("{} where c.assignee_id = ?", super::rows::CARD_SELECT))
         .bind(id)
         .fetch_all(w.conn())
         .await?;
@@ -99,7 +99,7 @@ pub async fn delete(db: &Db, username: &str) -> Result<UserId> {
             .bind(before.id)
             .execute(w.conn())
             .await?;
-        let after = super::cards::card(w.conn(), before.id).await?;
+        let after = super::rows::card(w.conn(), before.id).await?;
         w.record(Action::Update, Some(&before), Some(&after)).await?;
     }
     let comments: Vec<Comment> = sqlx::query_as(
