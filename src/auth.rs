@@ -1,5 +1,5 @@
-//! Authentication: password hashing, the signed-in user extractor, CSRF and Origin checks, and the
-//! `/signup`, `/login`, `/logout` handlers. Sessions live in the same SQLite file (tower-sessions).
+//! Authentication: who is calling (an API token or the session cookie, read once for pages, the
+//! API and sockets), CSRF and Origin checks, and the `/signup`, `/login`, `/logout` handlers. Sessions live in the same SQLite file (tower-sessions).
 
 use axum::{
     Router,
@@ -81,16 +81,8 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let rejection = AuthRejection { wants_json: wants_json(parts) };
-        if let Some(token) = crate::tokens::from_request(parts) {
-            return match crate::tokens::authenticate(&state.db.read, &token).await {
-                Ok(Some((user, _))) => Ok(Self(user)),
-                _ => Err(rejection),
-            };
-        }
-        let session =
-            Session::from_request_parts(parts, state).await.map_err(|_| AuthRejection { wants_json: true })?;
-        match session_user(&session, state).await {
-            Ok(Some(user)) => Ok(Self(user)),
+        match Caller::read(parts, state).await {
+            Ok(Caller { user: Some(user), .. }) => Ok(Self(user)),
             _ => Err(rejection),
         }
     }
@@ -265,26 +257,35 @@ async fn logout(State(state): State<AppState>, session: Session) -> Response {
     Redirect::to("/login").into_response()
 }
 
-/// Who opened a WebSocket: a user from the session cookie or an API token, or nobody.
-/// Remembers the session or token, so that logout or revocation can close the socket.
-pub struct SocketAuth {
+/// Who is calling: a user from an API token (`Authorization: Bearer`, or `?token=` on a WebSocket
+/// handshake) or from the session cookie, or nobody. The one place both are read: pages and the
+/// API take it through [`CurrentUser`], sockets take it whole, remembering the session or token so
+/// that logout or revocation can close them.
+pub struct Caller {
     pub user: Option<User>,
     pub session: Option<String>,
     pub token: Option<i64>,
 }
 
-impl FromRequestParts<AppState> for SocketAuth {
+impl Caller {
+    /// A token that is unknown (or revoked) is refused, never read as anonymous.
+    async fn read(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        if let Some(token) = crate::tokens::from_request(parts) {
+            let (user, id) = crate::tokens::authenticate(&state.db.read, &token).await?.ok_or(Error::Unauthorized)?;
+            return Ok(Self { user: Some(user), session: None, token: Some(id) });
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, why)| anyhow::anyhow!("no session layer: {why}"))?;
+        let user = session_user(&session, state).await?;
+        Ok(Self { session: session.id().filter(|_| user.is_some()).map(|id| id.to_string()), user, token: None })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(token) = crate::tokens::from_request(parts) {
-            let found =
-                crate::tokens::authenticate(&state.db.read, &token).await.map_err(IntoResponse::into_response)?;
-            let (user, id) = found.ok_or_else(|| Error::Unauthorized.into_response())?;
-            return Ok(Self { user: Some(user), session: None, token: Some(id) });
-        }
-        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-        let user = session_user(&session, state).await.map_err(IntoResponse::into_response)?;
-        Ok(Self { session: session.id().filter(|_| user.is_some()).map(|id| id.to_string()), user, token: None })
+        Self::read(parts, state).await.map_err(IntoResponse::into_response)
     }
 }

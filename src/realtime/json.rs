@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::socket::{self, Io, Protocol, RateLimit};
 use crate::{
-    auth::SocketAuth,
+    auth::Caller,
     domain::*,
     error::{Error, Query},
     events::Event,
@@ -56,7 +56,7 @@ async fn subscribe(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     headers: HeaderMap,
-    auth: SocketAuth,
+    auth: Caller,
     Query(q): Query<ConnectQuery>,
 ) -> Response {
     if let Err(e) = socket::check_origin(&headers, &state) {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::socket::{self, Io, Protocol, RateLimit};
 use crate::{
-    auth::SocketAuth,
+    auth::Caller,
     domain::*,
     error::{Error, Path, Query},
     hub::{ConnInfo, Kind},
@@ -46,7 +46,7 @@ async fn live(
     State(state): State<AppState>,
     Path(board): Path<i64>,
     headers: HeaderMap,
-    auth: SocketAuth,
+    auth: Caller,
     Query(q): Query<LiveQuery>,
 ) -> Response {
     if let Err(e) = socket::check_origin(&headers, &state) {
