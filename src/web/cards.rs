@@ -77,6 +77,7 @@ pub(super) async fn render_editor(
             .collect(),
         checklist: checklist.iter().map(render::checklist_item_props).collect(),
         checklist_draft: &draft.checklist,
+        comment_draft: &draft.comment,
     };
     let markup =
         if partial(headers) { t::editor(&view) } else { t::editor_page(&state.ctx(Some(&user.username)), &view) };
@@ -99,15 +100,13 @@ pub(super) struct EditForm {
     version: Option<i64>,
     /// What the checklist's add form holds (not a field of the card's form).
     #[serde(skip)]
-    checklist: String,
+    pub(super) checklist: String,
+    /// What the comment form holds (not a field of the card's form).
+    #[serde(skip)]
+    pub(super) comment: String,
 }
 
 impl EditForm {
-    /// The fields as the card holds them, with `checklist` given back to the checklist's add form.
-    pub(super) fn with_checklist(card: &Card, checklist: &str) -> Self {
-        Self { checklist: checklist.to_owned(), ..Self::of(card) }
-    }
-
     /// The fields as the card holds them.
     pub(super) fn of(card: &Card) -> Self {
         Self {
@@ -118,6 +117,7 @@ impl EditForm {
             column_id: Some(card.column_id.0),
             version: Some(card.version),
             checklist: String::new(),
+            comment: String::new(),
         }
     }
 }
@@ -238,13 +238,28 @@ pub(super) async fn add_comment(
         Ok(body) => repo::comments::create(&state.db, user.id, id, &body).await,
         Err(e) => Err(e),
     };
-    match added {
-        Ok(_) if partial(&headers) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(_) => Ok(Redirect::to(&format!("/cards/{id}")).into_response()),
+    answer_card_form(&state, &user, id, &headers, added.map(drop), |d| d.comment = f.body.clone()).await
+}
+
+/// A form that belongs to a card's editor (a comment, a checklist item) was posted: back to the
+/// card (or 204 for the board's script), or, when the input was refused, the editor again with the
+/// error and what the user typed, put back by `keep`.
+pub(super) async fn answer_card_form(
+    state: &AppState,
+    user: &User,
+    id: CardId,
+    headers: &HeaderMap,
+    result: Result<(), Error>,
+    keep: impl FnOnce(&mut EditForm),
+) -> PageResult {
+    match result {
+        Ok(()) => Ok(to_card(id, headers)),
         Err(e @ Error::Validation { .. }) => {
+            // Only a member sees the editor again: `get` refuses anyone else, as for the card itself.
             let card = repo::cards::get(&state.db.read, user.id, id).await?;
-            let draft = EditForm::of(&card);
-            render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST)
+            let mut draft = EditForm::of(&card);
+            keep(&mut draft);
+            render_editor(state, user, &card, &draft, Some(&e.to_string()), None, headers, StatusCode::BAD_REQUEST)
                 .await
         }
         Err(e) => Err(e.into()),

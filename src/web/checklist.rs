@@ -4,19 +4,8 @@
 //!
 //! browser form → **handler** → repository → redirect, or the editor page.
 
-use super::{
-    cards::{EditForm, render_editor},
-    *,
-};
+use super::{cards::answer_card_form, *};
 use crate::repo::checklist::ChecklistPatch;
-
-fn to_card(card: CardId, headers: &HeaderMap) -> Response {
-    if partial(headers) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        Redirect::to(&format!("/cards/{card}")).into_response()
-    }
-}
 
 #[derive(Deserialize)]
 pub(super) struct AddForm {
@@ -36,17 +25,7 @@ pub(super) async fn add_item(
         Ok(text) => repo::checklist::create(&state.db, user.id, id, &text).await,
         Err(e) => Err(e),
     };
-    match added {
-        Ok(_) => Ok(to_card(id, &headers)),
-        Err(e @ Error::Validation { .. }) => {
-            // Only a member sees the editor again: `get` refuses anyone else, as for the card itself.
-            let card = repo::cards::get(&state.db.read, user.id, id).await?;
-            let draft = EditForm::with_checklist(&card, &f.text);
-            render_editor(&state, &user, &card, &draft, Some(&e.to_string()), None, &headers, StatusCode::BAD_REQUEST)
-                .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    answer_card_form(&state, &user, id, &headers, added.map(drop), |d| d.checklist = f.text.clone()).await
 }
 
 #[derive(Deserialize)]

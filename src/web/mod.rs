@@ -79,6 +79,15 @@ pub(super) fn to_board(id: BoardId) -> Response {
     Redirect::to(&format!("/boards/{id}")).into_response()
 }
 
+/// Back to a card's editor after one of its forms, or 204 for the board page's script.
+pub(super) fn to_card(card: CardId, headers: &HeaderMap) -> Response {
+    if partial(headers) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Redirect::to(&format!("/cards/{card}")).into_response()
+    }
+}
+
 /// Requests from the board page's script want a fragment or an empty 204, not a redirect.
 pub(super) fn partial(headers: &HeaderMap) -> bool {
     headers.contains_key("x-partial")

@@ -55,6 +55,8 @@ pub struct EditorProps<'a> {
     pub checklist: Vec<ChecklistItemProps<'a>>,
     /// Text for the checklist's add form: a refused item, kept as typed.
     pub checklist_draft: &'a str,
+    /// What was typed in the comment form, given back when it was refused.
+    pub comment_draft: &'a str,
 }
 
 pub fn editor(e: &EditorProps) -> Markup {
@@ -115,7 +117,7 @@ pub fn editor(e: &EditorProps) -> Markup {
                 h3 { "Comments" }
                 ol id=(dom::card_comments(id)) { @for c in &e.comments { (comment(c)) } }
                 form.inline method="post" action={"/cards/" (id) "/comments"} data-comment-form {
-                    input name="body" placeholder="Write a comment" required maxlength="2000" data-typing aria-label="Comment";
+                    input name="body" value=(e.comment_draft) placeholder="Write a comment" required maxlength="2000" data-typing aria-label="Comment";
                     button type="submit" { "Comment" }
                 }
             }

@@ -664,3 +664,21 @@ async fn pages_still_answer_errors_with_html_pages() {
         assert!(res.text().await.unwrap().contains("<html"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_refused_comment_form_shows_the_editor_again_with_the_typed_comment_kept_and_writes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, _) = alice.board("B").await;
+    let id = alice.card(board, json!({"title": "Card"})).await["id"].as_i64().unwrap();
+    let before = app.seq();
+    let too_long = format!("my long remark {}", "x".repeat(2000));
+
+    let res = alice.form(&format!("/cards/{id}/comments"), &[("body", &too_long)]).await;
+
+    assert_eq!(res.status(), 400);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("too long"), "the error is shown");
+    assert!(page.contains(&too_long), "the typed comment is given back");
+    assert_eq!(app.seq(), before, "nothing was written");
+}
