@@ -218,7 +218,7 @@ function publish(events) {
         ws.send(JSON.stringify({ type: 'resync_required', seq: e.seq, epoch, reason: 'queue_overflow' }));
         continue;
       }
-      ws.send(frame);
+      ws.send(frame, { binary: false }); // a text frame, as Liveboard sends
     }
   }
 }
