@@ -13,12 +13,12 @@
 //   is on the board, title / description / labels / assignee validated, the rank placed after the
 //   column's last card (the same fractional-index bytes as Liveboard's).
 // - Subscribers get each event once if they are members of its board (an in-memory member map kept
-//   by the writes here); a socket whose send buffer passes WS_QUEUE_BYTES is told `resync_required`
-//   and skipped until it drains, never silently.
+//   by the writes here); a socket with more than WS_QUEUE frames' worth of bytes unsent (256, as
+//   Liveboard's per-socket queue) is told `resync_required` and skipped until it drains, never silently.
 // Not implemented (the generator does not use them): moves, edits, deletes, replay, HTML sockets.
 //
 // Environment: PORT, HOST (127.0.0.1), PEER_DB (the SQLite file), BENCH_USER and LIVEBOARD_PASSWORD
-// (the user created at start), WS_QUEUE_BYTES (default 1 MiB).
+// (the user created at start), WS_QUEUE (default 256).
 'use strict';
 const http = require('node:http');
 const crypto = require('node:crypto');
@@ -28,7 +28,7 @@ const { WebSocketServer } = require('ws');
 const PORT = Number(process.env.PORT || 3001);
 const HOST = process.env.HOST || '127.0.0.1';
 const MAX_BODY = 64 * 1024;
-const WS_QUEUE_BYTES = Number(process.env.WS_QUEUE_BYTES || 1 << 20);
+const WS_QUEUE = Number(process.env.WS_QUEUE || 256);
 const SESSION_SECS = 14 * 24 * 3600;
 
 // ---------------------------------------------------------------- storage
@@ -213,7 +213,7 @@ function publish(events) {
       if (!ws.user || !(ws.subs.has('*') || ws.subs.has(e.coll + '.*'))) continue;
       if (!(members?.has(ws.user.id) || (ws.user.is_admin && ws.subs.has('*')))) continue;
       if (ws.lagging) { if (ws.bufferedAmount > 0) continue; ws.lagging = false; }
-      if (ws.bufferedAmount > WS_QUEUE_BYTES) {
+      if (ws.bufferedAmount > WS_QUEUE * frame.length) {
         ws.lagging = true; resyncs++;
         ws.send(JSON.stringify({ type: 'resync_required', seq: e.seq, epoch, reason: 'queue_overflow' }));
         continue;
