@@ -4,7 +4,7 @@
 # port, runs examples/loadgen.rs against both, writes docs/BENCHMARKS.md.
 #
 # Knobs (environment):
-#   BENCH_QUICK=1        a ~2 minute check, written to target/bench/BENCHMARKS.quick.md (unless BENCH_OUT)
+#   BENCH_QUICK=1        a ~1.5 minute check, written to target/bench/BENCHMARKS.quick.md (unless BENCH_OUT)
 #   BENCH_SCENARIOS      comma separated, default all of: held, fanout-json, fanout-html, throughput,
 #                        throughput-peer, views. `throughput-peer` is the write path side by side with the
 #                        Node peer (Liveboard, Node, Liveboard, Node, … at 0 and at 100 subscribers); it
@@ -16,7 +16,7 @@
 #   BENCH_HELD_STEPS, BENCH_HELD_MAX   the held-connections ramp (capped by the open-files limit)
 #   BENCH_PEER=0         no Node peer (the comparison is then skipped)
 #   BENCH_OUT            where the report goes
-# Iterating on the write path, only the comparison (about 1 minute after the build):
+# Iterating on the write path, only the comparison (about 1.5 minutes after the build):
 #   BENCH_SCENARIOS=throughput-peer BENCH_ROUNDS=3 BENCH_TP_SECS=5 make bench
 #
 # Everything it starts, it stops: both servers by their PIDs on exit, the generator under a time limit.

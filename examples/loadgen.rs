@@ -820,8 +820,11 @@ async fn throughput_vs(l: &Arc<Target>, n: &Arc<Target>, s: &Settings) -> (Vec<P
     (runs, errors)
 }
 
+/// (median, min, max) of some rates.
+type Spread = (f64, f64, f64);
+
 /// Median, min and max of some rates (the median of an even count is the mean of the middle two).
-fn spread(mut v: Vec<f64>) -> Option<(f64, f64, f64)> {
+fn spread(mut v: Vec<f64>) -> Option<Spread> {
     if v.is_empty() {
         return None;
     }
@@ -837,7 +840,7 @@ fn rates(runs: &[PeerRun], server: Server, subs: usize) -> Vec<f64> {
 }
 
 /// Liveboard's and Node's (median, min, max) creates/s at `subs` subscribers, if both ran.
-fn side_by_side(r: &Results, subs: usize) -> Option<((f64, f64, f64), (f64, f64, f64))> {
+fn side_by_side(r: &Results, subs: usize) -> Option<(Spread, Spread)> {
     Some((spread(rates(&r.peer_runs, Server::Liveboard, subs))?, spread(rates(&r.peer_runs, Server::Node, subs))?))
 }
 
@@ -1072,7 +1075,7 @@ fn liveboard_throughput<'a>(r: &'a Results, s: &Settings) -> (Vec<&'a Throughput
 const PEER_RATIO_TARGET: f64 = 1.5;
 
 /// `1,234 (1,100–1,300)`: a median and its range.
-fn median_range((m, lo, hi): (f64, f64, f64)) -> String {
+fn median_range((m, lo, hi): Spread) -> String {
     format!("{} ({}–{})", thousands(m as u64), thousands(lo as u64), thousands(hi as u64))
 }
 
@@ -1177,7 +1180,7 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
     );
     let _ = writeln!(
         o,
-        "```sh\nmake bench                 # the full run: about 10 minutes after the build\nBENCH_QUICK=1 make bench   # about 2 minutes, written to target/bench/BENCHMARKS.quick.md\nBENCH_SCENARIOS=throughput-peer BENCH_ROUNDS=3 make bench   # only Liveboard vs the Node peer\n```\n"
+        "```sh\nmake bench                 # the full run: about 7 minutes after the build\nBENCH_QUICK=1 make bench   # about 1.5 minutes, written to target/bench/BENCHMARKS.quick.md\nBENCH_SCENARIOS=throughput-peer BENCH_TP_SECS=5 make bench   # only Liveboard vs the Node peer, about 1.5 minutes\n```\n"
     );
     let _ = writeln!(o, "| run | |\n|---|---|");
     let _ = writeln!(o, "| date | {date} |");
@@ -1445,7 +1448,15 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
     }
 
     o.push_str(HOW_TO_READ);
-    o.push_str(COMPARISON);
+    if r.peer_runs.is_empty() && r.held_peer.is_empty() {
+        o.push_str(COMPARISON);
+    } else {
+        o.push_str(&COMPARISON.replacen(
+            "not measured by this script.",
+            "not measured by this script (the Node peer's, from this run, are in *Write path vs the Node peer* above).",
+            1,
+        ));
+    }
     o
 }
 
@@ -1476,8 +1487,7 @@ const HOW_TO_READ: &str = "## How to read this
 const COMPARISON: &str = "## Comparison
 
 Reference numbers for the same scenarios under the same conditions (2 cores, generator on the same machine),
-from the issue that set the targets; they were not measured by this script (the Node peer's numbers measured
-by it, in this run, are in *Write path vs the Node peer* above).
+from the issue that set the targets; they were not measured by this script.
 
 | | target | PocketBase 0.40 | Node ws + better-sqlite3 |
 |---|---|---|---|
