@@ -43,8 +43,9 @@ impl Application {
             tracing::info!("seeded demo data");
         }
 
-        let store = SqliteStore::new(db.read.clone());
-        store.migrate().await?;
+        let sqlite_store = SqliteStore::new(db.read.clone());
+        sqlite_store.migrate().await?;
+        let store = crate::sessions::CachedStore::new(sqlite_store);
         tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
             store.clone(),
             tokio::time::Duration::from_secs(3600),

@@ -38,7 +38,7 @@ pub async fn create_user(db: &crate::db::Db, username: &str, password: &str, is_
 /// (and the sockets opened with it closed), so it reads as signed out rather than failing later.
 async fn session_user(session: &Session, state: &AppState) -> Result<Option<User>> {
     let Ok(Some(id)) = session.get::<UserId>(USER_KEY).await else { return Ok(None) };
-    match repo::users::get(&state.db.read, id).await? {
+    match repo::users::get(&state.db, id)? {
         Some(user) => Ok(Some(user)),
         None => {
             if let Some(sid) = session.id() {

@@ -5,6 +5,7 @@
 //! SQLITE_BUSY from another of ours, and one thread committing and then publishing is what keeps
 //! the bus in sequence order.
 
+pub mod point;
 pub mod writer;
 
 use std::{
@@ -29,6 +30,8 @@ pub use writer::{FromRow, WriteTx};
 pub struct Db {
     /// Readers (and the session store's single-statement writes).
     pub read: SqlitePool,
+    /// Reads made on every request, on the caller's thread (see [`point`]).
+    pub point: Arc<point::PointReads>,
     writer: writer::Writer,
     bus: EventBus,
     /// The last COMMIT that failed, until a later one succeeds: what `/health` reports.
@@ -69,6 +72,7 @@ impl Db {
         let writer = writer::Writer::start(path, bus.clone(), commit_failure.clone())?;
         Ok(Self {
             read,
+            point: Arc::new(point::PointReads::new(path.to_owned())),
             writer,
             bus,
             commit_failure,
@@ -131,7 +135,8 @@ impl Db {
     /// Closes the read pool (every clone of it included) and stops the writer thread: what
     /// `restore` needs of a stopped server.
     pub async fn close(&self) {
-        self.writer.stop();
+        self.writer.stop().await;
+        self.point.close();
         self.read.close().await;
     }
 

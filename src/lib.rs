@@ -16,7 +16,7 @@ pub mod auth;
 pub mod backup;
 /// Configuration from the environment, every key with a default.
 pub mod config;
-/// SQLite pools and the write transaction that records events.
+/// The SQLite read pool and the writer thread, through which every change and its events pass.
 pub mod db;
 /// Ids, records, and parsed inputs.
 pub mod domain;
@@ -44,6 +44,8 @@ pub mod repo;
 pub mod seed;
 /// Serving connections: timeouts and a connection cap around hyper.
 pub mod serve;
+/// The session store: SQLite with an in-memory cache in front.
+pub mod sessions;
 /// The app's state: the handles every handler can reach.
 pub mod state;
 /// Log-in throttling per client address and per (address, account).

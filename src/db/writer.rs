@@ -63,6 +63,16 @@ tuple_from_row!(A 0, B 1, C 2);
 tuple_from_row!(A 0, B 1, C 2, D 3);
 tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 
+/// The first row `sql` returns on `conn`, if any (a cached prepared statement).
+pub fn first_row<T: FromRow>(conn: &Connection, sql: &str, params: impl Params) -> Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    Ok(match rows.next()? {
+        Some(row) => Some(T::from_row(row)?),
+        None => None,
+    })
+}
+
 impl<'c> WriteTx<'c> {
     /// The writer's connection, inside this job's savepoint.
     pub fn conn(&self) -> &'c Connection {
@@ -76,12 +86,7 @@ impl<'c> WriteTx<'c> {
 
     /// The first row `sql` returns, if any.
     pub fn opt<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Option<T>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params)?;
-        Ok(match rows.next()? {
-            Some(row) => Some(T::from_row(row)?),
-            None => None,
-        })
+        first_row(self.conn, sql, params)
     }
 
     /// Every row `sql` returns.
@@ -149,8 +154,8 @@ struct Job {
 /// What the writer thread is sent.
 enum Msg {
     Job(Job),
-    /// Close the connection and end the thread.
-    Stop,
+    /// Close the connection and end the thread, then say so.
+    Stop(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The handle to the writer thread: cheap to clone, every clone feeding the same thread.
@@ -199,9 +204,12 @@ impl Writer {
         answer.await.map_err(|_| stopped())?
     }
 
-    /// Stops the thread once the jobs sent before have run, closing its connection.
-    pub fn stop(&self) {
-        let _ = self.tx.send(Msg::Stop);
+    /// Stops the thread once the jobs sent before have run, and waits until its connection is closed.
+    pub async fn stop(&self) {
+        let (done, closed) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Stop(done)).is_ok() {
+            let _ = closed.await;
+        }
     }
 }
 
@@ -237,18 +245,21 @@ impl Thread {
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         let mut queue = VecDeque::new();
         while let Ok(msg) = rx.recv() {
-            let mut stop = false;
+            let mut stop = None;
             for msg in std::iter::once(msg).chain(rx.try_iter()) {
                 match msg {
                     Msg::Job(job) => queue.push_back(job),
-                    Msg::Stop => stop = true,
+                    Msg::Stop(done) => stop = Some(done),
                 }
             }
             while !queue.is_empty() {
                 self.batch(&mut queue);
             }
-            if stop {
-                break;
+            if let Some(done) = stop {
+                // The connection closes before the caller hears back: a restore needs it gone.
+                drop(self);
+                let _ = done.send(());
+                return;
             }
         }
     }

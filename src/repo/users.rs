@@ -114,9 +114,10 @@ pub async fn find_with_hash(pool: &SqlitePool, account: &str) -> Result<Option<(
     Ok(row.map(|(id, username, is_admin, hash)| (User { id: UserId(id), username, is_admin }, hash)))
 }
 
-/// A user by id.
-pub async fn get(pool: &SqlitePool, id: UserId) -> Result<Option<User>> {
-    Ok(sqlx::query_as("select id, username, is_admin from users where id = ?").bind(id).fetch_optional(pool).await?)
+/// A user by id, read on the calling thread: every signed-in request asks (see [`crate::db::point`]).
+pub fn get(db: &Db, id: UserId) -> Result<Option<User>> {
+    db.point
+        .read(|conn| crate::db::writer::first_row(conn, "select id, username, is_admin from users where id = ?", [id]))
 }
 
 /// Whether any user exists (demo data goes only into an empty database).

@@ -17,6 +17,26 @@ async fn login_at(base: &str, name: &str) -> User {
 }
 
 #[tokio::test]
+async fn a_signed_in_session_survives_a_restart_of_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let first = start_app_at(&db).await;
+    let alice = first.app.signup("alice").await;
+    let cookie = alice.cookie().expect("a session cookie");
+    first.stop().await;
+
+    let second = start_app_at(&db).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/me", second.app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "sessions are written to SQLite, not only kept in memory");
+    second.stop().await;
+}
+
+#[tokio::test]
 async fn a_restored_backup_brings_back_its_data_and_clients_that_saw_newer_events_resync() {
     let dir = tempfile::tempdir().unwrap();
     let (db, copy) = (dir.path().join("app.db"), dir.path().join("backup.db"));

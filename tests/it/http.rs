@@ -26,6 +26,18 @@ async fn a_new_user_signs_up_logs_out_and_logs_back_in() {
 }
 
 #[tokio::test]
+async fn a_session_cookie_copied_before_logout_is_refused_after_it() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let cookie = alice.cookie().expect("a session cookie");
+    let copy = reqwest::Client::new();
+    let me = |c: &reqwest::Client| c.get(alice.url("/api/me")).header("cookie", cookie.clone()).send();
+    assert_eq!(me(&copy).await.unwrap().status(), 200, "the copy works while the session lives");
+    assert_eq!(alice.form("/logout", &[]).await.status(), 303);
+    assert_eq!(me(&copy).await.unwrap().status(), 401, "no cache keeps an ended session alive");
+}
+
+#[tokio::test]
 async fn logging_in_gives_a_new_session_id() {
     let app = spawn_app().await;
     let alice = app.signup("alice").await;
