@@ -14,6 +14,8 @@ pub mod assets;
 pub mod auth;
 /// `backup` and `restore`: a consistent copy of the live database, and putting one back.
 pub mod backup;
+/// Several processes: a writer, edges, and Redis between them (docs/SCALING.md).
+pub mod cluster;
 /// Configuration from the environment, every key with a default.
 pub mod config;
 /// SQLite pools and the write transaction that records events.

@@ -20,7 +20,6 @@ use crate::{
         queue::{Control, Frame, Out},
     },
     protocol::ServerMsg,
-    repo,
     state::AppState,
 };
 
@@ -274,9 +273,9 @@ pub async fn replay_range(
     if upto - since > max {
         return Err(ReplayGap::TooMany);
     }
-    let info = repo::events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
+    let info = state.reads.stream_info().await.map_err(|_| ReplayGap::TooOld)?;
     if since < info.pruned_through {
         return Err(ReplayGap::TooOld);
     }
-    repo::events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
+    state.reads.load_range(since, upto).await.map_err(|_| ReplayGap::TooOld)
 }

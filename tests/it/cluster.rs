@@ -1,0 +1,243 @@
+//! A writer and two edges joined by a real Redis, each a real process: events reach every edge in
+//! order, resumes work across nodes, presence is shared, and crashes lose nothing acknowledged.
+//!
+//! writes through any node → writer → Redis stream → edges → subscribers (asserted here).
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::json;
+
+use crate::{
+    cluster_support::*,
+    support::{User, WAIT, close_code, next_json, realtime, record_events, seqs, subscribe},
+};
+
+/// Creates `n` cards on `board`, each through a node picked at random, a few at a time.
+async fn cards_through_random_nodes(users: &[User], board: i64, column: i64, n: usize) -> Vec<i64> {
+    let mut created = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10) {
+        let posts = chunk.iter().map(|i| {
+            let user = &users[rand::thread_rng().gen_range(0..users.len())];
+            let body = json!({"title": format!("card {i}"), "column_id": column});
+            async move { user.post_json(&format!("/api/boards/{board}/cards"), body).await }
+        });
+        for (status, card) in futures_util::future::join_all(posts).await {
+            assert_eq!(status, 201, "{card}");
+            created.push(card["id"].as_i64().unwrap());
+        }
+    }
+    created
+}
+
+/// Alice, signed up through edge A, with a board made through edge B; her browser on each node.
+async fn alice_with_a_board(c: &Cluster) -> (Vec<User>, i64, i64) {
+    let alice = signup_at(&c.a, "alice").await;
+    let on_b = at(&alice, &c.b);
+    let (board, cols) = on_b.board("Scale").await;
+    let users = vec![at(&alice, &c.writer), alice, on_b];
+    (users, board, cols[0])
+}
+
+#[tokio::test]
+async fn five_hundred_writes_through_random_nodes_reach_subscribers_on_both_edges_in_the_event_tables_order() {
+    let c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    let (mut on_a, _) = realtime(&at(&users[1], &c.a), "").await;
+    let (mut on_b, _) = realtime(&at(&users[1], &c.b), "").await;
+    subscribe(&mut on_a, "cards.*").await;
+    subscribe(&mut on_b, "cards.*").await;
+
+    cards_through_random_nodes(&users, board, column, 500).await;
+
+    let want = c.table_seqs("cards", 0).await;
+    assert_eq!(want.len(), 500);
+    for ws in [&mut on_a, &mut on_b] {
+        let got = seqs(&record_events(ws, 500).await);
+        assert_eq!(got, want, "the same strictly increasing seq list as the events table");
+    }
+    assert!(want.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[tokio::test]
+async fn a_json_subscriber_killed_on_edge_a_resumes_on_edge_b_with_since_and_gets_exactly_the_rest() {
+    let c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    let epoch = c.epoch().await;
+    let (mut on_a, _) = realtime(&at(&users[1], &c.a), "").await;
+    subscribe(&mut on_a, "cards.*").await;
+    cards_through_random_nodes(&users, board, column, 30).await;
+    let seen = seqs(&record_events(&mut on_a, 12).await);
+    drop(on_a);
+    cards_through_random_nodes(&users, board, column, 20).await;
+
+    let last = *seen.last().unwrap();
+    let (mut on_b, _) = realtime(&at(&users[1], &c.b), &format!("?since={last}&epoch={epoch}")).await;
+    subscribe(&mut on_b, "cards.*").await;
+    let want = c.table_seqs("cards", last).await;
+    assert_eq!(want.len(), 38);
+    assert_eq!(seqs(&record_events(&mut on_b, want.len()).await), want, "exactly the rest, in order");
+    // And live events follow without a duplicate.
+    cards_through_random_nodes(&users, board, column, 1).await;
+    let next = record_events(&mut on_b, 1).await;
+    assert_eq!(seqs(&next), c.table_seqs("cards", *want.last().unwrap()).await);
+}
+
+#[tokio::test]
+async fn a_board_page_rendered_through_edge_a_resumes_its_live_socket_on_edge_b_from_its_data_seq() {
+    let c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    let alice_a = at(&users[1], &c.a);
+    let (seq, epoch) = alice_a.page_position(board, "").await;
+    let made = cards_through_random_nodes(&users, board, column, 5).await;
+
+    let mut live = at(&users[1], &c.b).live_from(board, seq, &epoch, "").await;
+    let mut upserted = Vec::new();
+    while upserted.len() < made.len() {
+        let frame = live.next().await;
+        if let Some(id) = frame.card_id().filter(|_| frame.action == "upsert") {
+            assert!(frame.seq.is_some_and(|s| s > seq), "replayed from after the page's data-seq");
+            upserted.push(id);
+        }
+    }
+    upserted.sort();
+    assert_eq!(upserted, {
+        let mut m = made.clone();
+        m.sort();
+        m
+    });
+    let quiet = live.barrier().await;
+    assert!(quiet.iter().all(|s| made.iter().all(|id| !s.is_card_upsert(*id, column))), "no duplicate: {quiet:?}");
+}
+
+#[tokio::test]
+async fn logging_out_through_the_writer_closes_the_sessions_sockets_on_every_edge() {
+    let c = Cluster::start().await;
+    let (users, _, _) = alice_with_a_board(&c).await;
+    let (mut on_a, _) = realtime(&at(&users[1], &c.a), "").await;
+    let (mut on_b, _) = realtime(&at(&users[1], &c.b), "").await;
+
+    let res = users[0].form("/logout", &[]).await;
+    assert_eq!(res.status(), 303);
+
+    assert_eq!(close_code(&mut on_a).await, Some(4401));
+    assert_eq!(close_code(&mut on_b).await, Some(4401));
+}
+
+#[tokio::test]
+async fn an_edge_reports_its_role_and_node_id_and_whether_redis_answers() {
+    let mut c = Cluster::start().await;
+    let h = c.a.health().await;
+    assert_eq!(
+        (h["status"].as_str(), h["role"].as_str(), h["node_id"].as_str()),
+        (Some("ok"), Some("edge"), Some("edge-a"))
+    );
+    let w = c.writer.health().await;
+    assert_eq!((w["role"].as_str(), w["node_id"].as_str()), (Some("writer"), Some("writer")));
+    wait_for("redis is up on edge A", || async { c.a.health().await["redis"] == true }).await;
+
+    c.redis.kill();
+    wait_for("edge A reports redis down", || async { c.a.health().await["redis"] == false }).await;
+    assert_eq!(c.a.metric("liveboard_redis_up").await, 0.0);
+}
+
+#[tokio::test]
+async fn an_edge_that_loses_redis_keeps_its_sockets_and_after_redis_restarts_empty_delivers_without_a_gap() {
+    let mut c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    let (mut on_a, _) = realtime(&at(&users[1], &c.a), "").await;
+    subscribe(&mut on_a, "cards.*").await;
+    cards_through_random_nodes(&users, board, column, 5).await;
+    let before = seqs(&record_events(&mut on_a, 5).await);
+
+    let port = c.redis.port;
+    c.redis.kill();
+    wait_for("edge A reports redis down", || async { c.a.health().await["redis"] == false }).await;
+    // Writes go on while Redis is away: the writer owns them, the relay catches up later.
+    cards_through_random_nodes(&users, board, column, 5).await;
+    c.redis = Redis::start_on(port).await;
+    cards_through_random_nodes(&users, board, column, 5).await;
+
+    // Every event after the first five arrives, in order, with no gap; or the edge says resync.
+    let want = c.table_seqs("cards", *before.last().unwrap()).await;
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let m = next_json(&mut on_a).await;
+        match m["type"].as_str() {
+            Some("record_event") => got.push(m["seq"].as_i64().unwrap()),
+            Some("resync_required") => break,
+            _ => {}
+        }
+    }
+    if got.len() == want.len() {
+        assert_eq!(got, want);
+    } else {
+        assert!(want.starts_with(&got), "what came before the resync has no gap: {got:?} vs {want:?}");
+    }
+    assert!(c.a.metric("liveboard_redis_up").await == 1.0);
+}
+
+#[tokio::test]
+async fn kill_9_of_the_writer_mid_burst_then_restart_loses_no_acknowledged_write_and_duplicates_nothing_in_the_stream()
+{
+    let mut c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    let (mut on_a, _) = realtime(&at(&users[1], &c.a), "").await;
+    subscribe(&mut on_a, "cards.*").await;
+    let through_a = at(&users[1], &c.a);
+
+    // A burst through edge A; the writer dies in the middle of it.
+    let burst = tokio::spawn({
+        let u = at(&through_a, &c.a);
+        async move {
+            let mut acked = Vec::new();
+            for i in 0..300 {
+                let (s, card) = u
+                    .post_json(
+                        &format!("/api/boards/{board}/cards"),
+                        json!({"title": format!("b{i}"), "column_id": column}),
+                    )
+                    .await;
+                if s == 201 {
+                    acked.push(card["id"].as_i64().unwrap());
+                }
+            }
+            acked
+        }
+    });
+    wait_for("some writes are in", || async { c.table_seqs("cards", 0).await.len() >= 50 }).await;
+    c.writer.kill();
+    c.restart_writer().await;
+    let acked = burst.await.unwrap();
+    assert!(!acked.is_empty());
+
+    // Every acknowledged card is in the database...
+    let (s, snap) = users[1].get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(s, 200);
+    let cards: Vec<i64> = snap["cards"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert!(acked.iter().all(|id| cards.contains(id)), "an acknowledged write was lost");
+    // ...the stream holds every event of the table exactly once, in order...
+    let epoch = c.epoch().await;
+    let want = c.table_seqs("cards", 0).await;
+    wait_for("the relay catches up", || async {
+        let ids = c.redis.stream_ids(&epoch).await;
+        ids.iter().any(|id| id == &format!("{}-0", want.last().unwrap()))
+    })
+    .await;
+    let ids = c.redis.stream_ids(&epoch).await;
+    let stream_seqs: Vec<i64> = ids.iter().filter_map(|id| id.strip_suffix("-0")).map(|s| s.parse().unwrap()).collect();
+    assert!(stream_seqs.windows(2).all(|w| w[0] < w[1]), "no duplicate, no reorder");
+    assert!(want.iter().all(|s| stream_seqs.contains(s)), "every committed card event reached the stream");
+    // ...and the subscriber on the edge saw each exactly once.
+    let got = seqs(&record_events(&mut on_a, want.len()).await);
+    assert_eq!(got, want);
+}
+
+/// Waits until `cond` holds, checking every 50 ms, for at most 10 s.
+async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut cond: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + 2 * WAIT;
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
