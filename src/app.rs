@@ -35,6 +35,13 @@ use crate::{
     web,
 };
 
+/// Presence shared with every other node through Redis.
+fn shared_presence(config: &Config) -> anyhow::Result<cluster::presence::SharedPresence> {
+    let c = &config.cluster;
+    let timing = crate::hub::presence::Timing::of(config);
+    Ok(cluster::presence::SharedPresence::start(timing, c.node_id.clone(), redis_client(config)?, c.presence_node_ttl))
+}
+
 /// The Redis client of a writer or edge (the URL is checked at start-up: see `ClusterConfig::checked`).
 fn redis_client(config: &Config) -> anyhow::Result<redis::Client> {
     let url = config.cluster.redis_url.as_deref().unwrap_or_default();
@@ -84,7 +91,15 @@ impl Application {
         let epoch = events::stream_info(&db.read).await?.epoch;
         let reads = Reads::Local(db.read.clone());
         let node = Arc::new(Node::new(&config.cluster));
-        let mut hub = Hub::start(&bus, reads.clone(), epoch.clone(), metrics.clone(), &config).await?;
+        let mut hub = if config.cluster.role == Role::Writer {
+            // The writer serves sockets too: its presence is shared with the edges'.
+            let events = bus.subscribe();
+            let access = crate::hub::access::BoardAccess::read(&reads).await?;
+            let presence = Box::new(shared_presence(&config)?);
+            Hub::start_with(&bus, events, access, reads.clone(), presence, epoch.clone(), metrics.clone(), &config)?
+        } else {
+            Hub::start(&bus, reads.clone(), epoch.clone(), metrics.clone(), &config).await?
+        };
         if config.cluster.role == Role::Writer {
             // A writer also relays every committed event, and what its hub is asked to send or
             // close, to the Redis stream the edges read.
@@ -172,7 +187,7 @@ impl Application {
         let access = crate::hub::access::BoardAccess::from_rows(rows.members, rows.done);
         let metrics = Arc::new(Metrics::new());
         let node = Arc::new(Node::new(&config.cluster));
-        let presence = Box::new(crate::hub::presence::MemoryPresence::new(crate::hub::presence::Timing::of(&config)));
+        let presence = Box::new(shared_presence(&config)?);
         let hub = Hub::start_with(
             &bus,
             events,

@@ -9,6 +9,8 @@
 
 /// The writer's internal endpoints (reads and caller checks for edges), guarded by `CLUSTER_SECRET`.
 pub mod internal;
+/// Presence shared through Redis: every node's entries, merged.
+pub mod presence;
 /// Edge → writer: forwarding plain HTTP unchanged.
 pub mod proxy;
 /// What the realtime path reads: the local database (single, writer) or the writer (edge).

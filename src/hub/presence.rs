@@ -105,6 +105,11 @@ impl MemoryPresence {
         Self { timing, rooms: HashMap::new(), leases: HashMap::new() }
     }
 
+    /// Boards with anyone on them or any activity, on this process.
+    pub fn boards(&self) -> Vec<BoardId> {
+        self.rooms.keys().copied().collect()
+    }
+
     /// Removes `user` from `card`'s editing and typing, with the changes that makes.
     fn stop(&mut self, board: BoardId, card: CardId, user: &str, editing: bool) -> Vec<Change> {
         let Some(room) = self.rooms.get_mut(&board) else { return Vec::new() };

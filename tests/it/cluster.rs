@@ -241,3 +241,109 @@ async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut cond: i
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A JSON connection following a board's presence; returns it once `presence_state` arrived.
+async fn presence_feed(user: &User, board: i64) -> (crate::support::Ws, serde_json::Value) {
+    let (mut ws, _) = realtime(user, "").await;
+    crate::support::send(&mut ws, json!({"type": "subscribe", "presence": board})).await;
+    let (state, _) = crate::support::until_json(&mut ws, |v| v["type"] == "presence_state").await;
+    (ws, state)
+}
+
+/// The next presence event on a feed: (event, user, card).
+async fn next_presence(ws: &mut crate::support::Ws) -> (String, String, Option<i64>) {
+    let (v, _) = crate::support::until_json(ws, |v| v["type"] == "presence").await;
+    (v["event"].as_str().unwrap().to_owned(), v["user"].as_str().unwrap().to_owned(), v["card_id"].as_i64())
+}
+
+/// Alice (signed up through A) and Bob (through B) on Alice's board, with a card.
+async fn alice_and_bob(c: &Cluster) -> (User, User, i64, i64) {
+    let alice = signup_at(&c.a, "alice").await;
+    let bob = signup_at(&c.b, "bob").await;
+    let (board, _) = alice.board("Team").await;
+    alice.add_member(board, "bob").await;
+    let card = alice.card(board, json!({"title": "shared"})).await["id"].as_i64().unwrap();
+    (alice, bob, board, card)
+}
+
+#[tokio::test]
+async fn alice_on_edge_a_appears_in_bobs_presence_on_edge_b_within_a_second() {
+    let c = Cluster::start().await;
+    let (alice, bob, board, _) = alice_and_bob(&c).await;
+    let mut bob_page = bob.live(board, "").await;
+    assert_eq!(bob_page.bar.present(), ["bob"]);
+
+    let opened = std::time::Instant::now();
+    let mut alice_page = alice.live(board, "").await;
+    let (bar, _) = tokio::time::timeout(Duration::from_secs(1), bob_page.until(|s| s.target == "presence"))
+        .await
+        .expect("alice shows on edge B within 1 s");
+    assert_eq!(bar.present(), ["alice", "bob"], "after {:?}", opened.elapsed());
+    if alice_page.bar.present() != ["alice", "bob"] {
+        let both = |s: &crate::support::Stream| s.target == "presence" && s.present() == ["alice", "bob"];
+        tokio::time::timeout(Duration::from_secs(1), alice_page.until(both)).await.expect("and bob shows on edge A");
+    }
+}
+
+#[tokio::test]
+async fn after_kill_9_of_edge_a_its_users_leave_everyones_presence_within_the_node_ttl() {
+    let ttl = Duration::from_millis(1500);
+    let mut c = Cluster::start_with(&[("PRESENCE_NODE_TTL_MS", "1500")]).await;
+    let (alice, bob, board, card) = alice_and_bob(&c).await;
+    let (mut feed, _) = presence_feed(&bob, board).await;
+    let mut alice_page = alice.live(board, "").await;
+    assert_eq!(next_presence(&mut feed).await.0, "join");
+    alice_page.send(json!({"type": "editing", "card_id": card})).await;
+    assert_eq!(next_presence(&mut feed).await, ("editing".into(), "alice".into(), Some(card)));
+
+    c.a.kill();
+    let killed = std::time::Instant::now();
+    let mut left = Vec::new();
+    while left.len() < 2 {
+        let (event, user, _) = next_presence(&mut feed).await;
+        assert_eq!(user, "alice");
+        left.push(event);
+    }
+    left.sort();
+    assert_eq!(left, ["editing_stop", "leave"]);
+    // The TTL, plus one refresh of the reader, plus the hub's presence tick.
+    let bound = ttl + Duration::from_millis(1200);
+    assert!(killed.elapsed() <= bound, "left after {:?}, more than {bound:?}", killed.elapsed());
+}
+
+#[tokio::test]
+async fn a_user_with_tabs_on_two_edges_is_shown_once_and_leaves_only_when_both_are_gone() {
+    let c = Cluster::start_with(&[("PRESENCE_GRACE_MS", "300")]).await;
+    let (alice, bob, board, _) = alice_and_bob(&c).await;
+    let (mut feed, _) = presence_feed(&at(&bob, &c.writer), board).await;
+    let on_a = alice.live(board, "").await;
+    assert_eq!(next_presence(&mut feed).await, ("join".into(), "alice".into(), None));
+    let on_b = at(&alice, &c.b).live(board, "").await;
+    assert_eq!(on_b.bar.present(), ["alice"], "shown once");
+
+    on_a.close().await;
+    // Past the grace period and a refresh: still there, through her tab on B.
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), next_presence(&mut feed)).await;
+    assert!(quiet.is_err(), "no leave or re-join while a tab is open: {quiet:?}");
+
+    on_b.close().await;
+    assert_eq!(next_presence(&mut feed).await, ("leave".into(), "alice".into(), None));
+}
+
+#[tokio::test]
+async fn typing_on_edge_a_shows_on_a_board_page_on_edge_b_and_stops_when_the_card_is_saved() {
+    let c = Cluster::start().await;
+    let (alice, bob, board, card) = alice_and_bob(&c).await;
+    let mut bob_page = bob.live(board, "").await;
+    let mut alice_page = alice.live(board, "").await;
+
+    alice_page.send(json!({"type": "typing", "card_id": card})).await;
+    let activity = format!("card-{card}-activity");
+    let (s, _) = bob_page.until(|s| s.target == activity).await;
+    assert_eq!(crate::support::attr_values(&s.html, "data-typing-user"), ["alice"]);
+
+    let (status, _) = alice.patch_json(&format!("/api/cards/{card}"), json!({"title": "saved"})).await;
+    assert_eq!(status, 200);
+    let (s, _) = bob_page.until(|s| s.target == activity).await;
+    assert!(crate::support::attr_values(&s.html, "data-typing-user").is_empty(), "{}", s.html);
+}
