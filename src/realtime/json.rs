@@ -76,6 +76,9 @@ async fn subscribe(
             token: auth.token,
             connected_at: time::OffsetDateTime::now_utc(),
         };
+        if let Some(since) = q.since {
+            socket::caught_up(&state, since).await;
+        }
         let hub = state.hub.clone();
         let reg = hub.register(info, Kind::Json).await;
         let mut io = Io { ws, reg, hub, state, skip_through: 0, sent_max: 0 };
@@ -268,6 +271,9 @@ impl JsonProtocol {
             }
             return flow(io.error("FORBIDDEN", NOT_A_MEMBER).await);
         };
+        if subscribe {
+            socket::caught_up(&io.state, snap.seq).await;
+        }
         let upto = if subscribe {
             match io.hub.subscribe_view(io.reg.key, id.clone(), sub.clone()).await {
                 Ok(upto) => upto,

@@ -81,6 +81,9 @@ async fn live(
             token: auth.token,
             connected_at: time::OffsetDateTime::now_utc(),
         };
+        if let Some(since) = since {
+            socket::caught_up(&state, since).await;
+        }
         let hub = state.hub.clone();
         let reg = hub.register(info, Kind::Board { board, view: view.clone() }).await;
         let mut io = Io { ws, reg, hub, state: state.clone(), skip_through: 0, sent_max: 0 };

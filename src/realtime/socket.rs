@@ -232,6 +232,19 @@ async fn write_frames(io: &mut Io, first: Arc<Frame>) -> Result<Option<Out>, ()>
     Ok(stopped_by)
 }
 
+/// On an edge, the Redis stream may be a moment behind the writer that a client's `since` or a
+/// snapshot is current to: wait briefly until this node's hub has routed `seq`, so the resume or
+/// the snapshot's catch-up is a replay, not a resync. A single process never waits.
+pub async fn caught_up(state: &AppState, seq: i64) {
+    if state.reads.remote().is_none() {
+        return;
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(2);
+    while state.hub.dispatched() < seq && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// Why a replay cannot be done and the client must resync instead.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReplayGap {

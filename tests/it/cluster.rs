@@ -347,3 +347,66 @@ async fn typing_on_edge_a_shows_on_a_board_page_on_edge_b_and_stops_when_the_car
     let (s, _) = bob_page.until(|s| s.target == activity).await;
     assert!(crate::support::attr_values(&s.html, "data-typing-user").is_empty(), "{}", s.html);
 }
+
+/// Creates an API token on the settings page (through whatever node `user` talks to): (token, id).
+async fn create_token(user: &User, name: &str) -> (String, i64) {
+    let page = user.form("/settings/tokens", &[("name", name)]).await.text().await.unwrap();
+    let token = page.split(r#"<code class="token" data-new-token>"#).nth(1).and_then(|r| r.split('<').next());
+    let id = page.split(r#"action="/settings/tokens/"#).nth(1).and_then(|r| r.split('/').next());
+    (token.expect("the new token").to_owned(), id.and_then(|i| i.parse().ok()).expect("its revoke form"))
+}
+
+#[tokio::test]
+async fn revoking_a_token_through_edge_b_closes_its_sockets_on_edge_a_and_refuses_it_everywhere() {
+    let c = Cluster::start().await;
+    let (users, _, _) = alice_with_a_board(&c).await;
+    let (token, id) = create_token(&at(&users[1], &c.b), "script").await;
+    let script = crate::support::anonymous_at(&c.a.base);
+    let (mut ws, hello) = realtime(&script, &format!("?token={token}")).await;
+    assert!(hello["connection_id"].is_string());
+
+    let res = at(&users[1], &c.b).form(&format!("/settings/tokens/{id}/delete"), &[]).await;
+    assert_eq!(res.status(), 303);
+
+    assert_eq!(close_code(&mut ws).await, Some(4401));
+    for node in [&c.a, &c.b, &c.writer] {
+        let script = crate::support::anonymous_at(&node.base);
+        assert_eq!(script.try_ws(&format!("/realtime/subscribe?token={token}"), None).await.err(), Some(401));
+    }
+}
+
+#[tokio::test]
+async fn a_member_removed_through_the_writer_is_revoked_and_disconnected_on_edge_b() {
+    let c = Cluster::start().await;
+    let (alice, bob, board, _) = alice_and_bob(&c).await;
+    let mut watching = bob.live(board, "").await;
+
+    assert_eq!(at(&alice, &c.writer).delete(&format!("/api/boards/{board}/members/bob")).await, 204);
+    let (revoked, _) = watching.until(|s| s.action == "revoked").await;
+    assert_eq!(revoked.target, "board");
+    assert_eq!(watching.close_code().await, Some(4403));
+    assert_eq!(bob.try_ws(&format!("/boards/{board}/live"), None).await.err(), Some(404));
+}
+
+#[tokio::test]
+async fn a_view_subscription_on_an_edge_starts_from_the_writers_snapshot_with_no_gap_or_duplicate() {
+    let c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    cards_through_random_nodes(&users, board, column, 3).await;
+    let (mut ws, _) = realtime(&at(&users[1], &c.b), "").await;
+    crate::support::send(&mut ws, json!({"type": "subscribe", "view": "active_cards", "board_id": board})).await;
+    let (ack, _) = crate::support::until_json(&mut ws, |v| v["type"] == "subscribed").await;
+    assert_eq!(ack["initial"].as_array().map(Vec::len), Some(3), "{ack}");
+
+    let made = cards_through_random_nodes(&users, board, column, 4).await;
+    let mut entered = Vec::new();
+    while entered.len() < made.len() {
+        let m = next_json(&mut ws).await;
+        assert_eq!((m["type"].as_str(), m["operation"].as_str()), (Some("event"), Some("insert")), "{m}");
+        entered.push(m["data"]["id"].as_i64().unwrap());
+    }
+    entered.sort();
+    let mut want = made.clone();
+    want.sort();
+    assert_eq!(entered, want, "each new card once");
+}
