@@ -40,7 +40,7 @@ test-build:
 	$(CARGO) test --workspace --all-targets --no-run
 
 ## Browser end-to-end tests (installs Debian's chromium and the npm packages when missing).
-e2e: e2e-deps test-build
+e2e: e2e-deps test-deps test-build
 	cd e2e && CHROMIUM_PATH=$(CHROMIUM_PATH) LIVEBOARD_BIN=$(TARGET_DIR)/debug/liveboard ./run.sh
 
 e2e-deps:
