@@ -190,3 +190,47 @@ pub async fn connect(
         .set_response_timeout(Some(timeout));
     client.get_multiplexed_async_connection_with_config(&config).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(role: Role, redis: bool, secret: bool, writer: bool) -> ClusterConfig {
+        ClusterConfig {
+            role,
+            redis_url: redis.then(|| "redis://127.0.0.1:6379/0".into()),
+            secret: secret.then(|| "s".into()),
+            writer_url: writer.then(|| "http://127.0.0.1:3000".into()),
+            ..ClusterConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_writer_or_edge_without_redis_url_or_cluster_secret_is_refused_and_single_needs_neither() {
+        assert!(config(Role::Single, false, false, false).checked().is_ok());
+        for role in [Role::Writer, Role::Edge] {
+            let no_redis = config(role, false, true, true).checked().unwrap_err().to_string();
+            assert!(no_redis.contains("REDIS_URL"), "{no_redis}");
+            let no_secret = config(role, true, false, true).checked().unwrap_err().to_string();
+            assert!(no_secret.contains("CLUSTER_SECRET"), "{no_secret}");
+        }
+        assert!(config(Role::Writer, true, true, false).checked().is_ok());
+        let no_writer = config(Role::Edge, true, true, false).checked().unwrap_err().to_string();
+        assert!(no_writer.contains("WRITER_URL"), "{no_writer}");
+    }
+
+    #[test]
+    fn roles_parse_case_insensitively_and_anything_else_is_an_error() {
+        assert_eq!("Edge".parse::<Role>(), Ok(Role::Edge));
+        assert_eq!("writer".parse::<Role>(), Ok(Role::Writer));
+        assert!("primary".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn a_stream_id_is_its_seq_and_its_control_number() {
+        assert_eq!(parse_id("42-0"), Some((42, 0)));
+        assert_eq!(parse_id("42-3"), Some((42, 3)));
+        assert_eq!(parse_id("42"), None);
+        assert_eq!(parse_id("x-1"), None);
+    }
+}

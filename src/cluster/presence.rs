@@ -102,13 +102,17 @@ fn diff(board: BoardId, before: &Entry, after: &Entry) -> Vec<Change> {
 /// Presence shared through Redis; the hub owns it as its [`PresenceStore`].
 pub struct SharedPresence {
     local: MemoryPresence,
-    /// Other nodes' live entries, per board, as the reader last saw them.
-    remote: HashMap<BoardId, BTreeMap<String, Entry>>,
+    /// Other nodes' live entries, per board, as the reader last saw them, each with its expiry (ms
+    /// since the epoch): one that passes is dropped here even when Redis cannot be read.
+    remote: HashMap<BoardId, BTreeMap<String, (Entry, i64)>>,
     /// What this node last published per board.
     published: HashMap<BoardId, Entry>,
     outbox: mpsc::UnboundedSender<(BoardId, Entry)>,
-    inbox: mpsc::UnboundedReceiver<(BoardId, BTreeMap<String, Entry>)>,
+    inbox: mpsc::UnboundedReceiver<(BoardId, Nodes)>,
 }
+
+/// Every other node's live entry on a board, with its expiry.
+type Nodes = BTreeMap<String, (Entry, i64)>;
 
 impl SharedPresence {
     /// Starts the publisher and reader tasks for node `node`.
@@ -122,7 +126,7 @@ impl SharedPresence {
 
     fn merged(&self, board: BoardId) -> Entry {
         let mut e = Entry::of(&self.local, board);
-        for other in self.remote.get(&board).into_iter().flat_map(|m| m.values()) {
+        for (other, _) in self.remote.get(&board).into_iter().flat_map(|m| m.values()) {
             e.merge(other);
         }
         e
@@ -151,6 +155,20 @@ impl SharedPresence {
                 self.remote.remove(&board);
             } else {
                 self.remote.insert(board, nodes);
+            }
+            out.extend(diff(board, &before, &self.merged(board)));
+        }
+        // A node that stopped refreshing leaves, whether or not Redis could be read since.
+        let now = now_ms();
+        let stale: Vec<BoardId> =
+            self.remote.iter().filter(|(_, m)| m.values().any(|(_, until)| *until < now)).map(|(b, _)| *b).collect();
+        for board in stale {
+            let before = self.merged(board);
+            if let Some(m) = self.remote.get_mut(&board) {
+                m.retain(|_, (_, until)| *until >= now);
+                if m.is_empty() {
+                    self.remote.remove(&board);
+                }
             }
             out.extend(diff(board, &before, &self.merged(board)));
         }
@@ -199,7 +217,7 @@ impl PresenceStore for SharedPresence {
         // from the others' here too means they leave at once, not a refresh later.
         let before = self.merged(board);
         self.local.remove_user(board, user);
-        for e in self.remote.get_mut(&board).into_iter().flat_map(|m| m.values_mut()) {
+        for (e, _) in self.remote.get_mut(&board).into_iter().flat_map(|m| m.values_mut()) {
             e.users.remove(user);
             e.editing.retain(|(_, u)| u != user);
             e.typing.retain(|(_, u)| u != user);
@@ -298,13 +316,11 @@ async fn publish(
 
 /// The reader: rereads a board's live entries when a node announces a change, and every board
 /// with live entries on each refresh (so a node that stopped refreshing drops out).
-async fn read(
-    client: redis::Client,
-    node: String,
-    ttl: Duration,
-    merged: mpsc::UnboundedSender<(BoardId, BTreeMap<String, Entry>)>,
-) {
+async fn read(client: redis::Client, node: String, ttl: Duration, merged: mpsc::UnboundedSender<(BoardId, Nodes)>) {
     let mut backoff = Duration::from_millis(100);
+    // What was last handed over, kept across reconnects: a board that emptied while Redis was away
+    // (or came back empty) is still reread, and its leaves reach the hub.
+    let mut last: HashMap<BoardId, Nodes> = HashMap::new();
     loop {
         let (Ok(pubsub), Ok(mut conn)) =
             (client.get_async_pubsub().await, connect(&client, Duration::from_secs(2)).await)
@@ -320,7 +336,6 @@ async fn read(
         backoff = Duration::from_millis(100);
         let mut messages = pubsub.into_on_message();
         let mut tick = tokio::time::interval(refresh_every(ttl));
-        let mut last: HashMap<BoardId, BTreeMap<String, Entry>> = HashMap::new();
         loop {
             let boards: Vec<BoardId> = tokio::select! {
                 m = messages.next() => match m.and_then(|m| m.get_payload::<i64>().ok()) {
@@ -341,6 +356,8 @@ async fn read(
             };
             for board in boards {
                 let Ok(nodes) = entries(&mut conn, board, &node).await else { break };
+                // Handed over when an entry changed, or when a node's expiry moved: the hub drops a
+                // remote entry whose expiry passed, so it must hear of each refresh.
                 if last.get(&board).unwrap_or(&BTreeMap::new()) != &nodes {
                     if nodes.is_empty() {
                         last.remove(&board);
@@ -356,24 +373,77 @@ async fn read(
     }
 }
 
-/// The live entries of every node but `me` on `board`.
-async fn entries(
-    conn: &mut redis::aio::MultiplexedConnection,
-    board: BoardId,
-    me: &str,
-) -> redis::RedisResult<BTreeMap<String, Entry>> {
+/// The live entries of every node but `me` on `board`, with their expiry.
+async fn entries(conn: &mut redis::aio::MultiplexedConnection, board: BoardId, me: &str) -> redis::RedisResult<Nodes> {
     let now = now_ms();
-    let live: Vec<String> =
-        redis::cmd("ZRANGEBYSCORE").arg(nodes_key(board)).arg(now).arg("+inf").query_async(conn).await?;
-    let live: Vec<String> = live.into_iter().filter(|n| n != me).collect();
+    let live: Vec<(String, f64)> = redis::cmd("ZRANGEBYSCORE")
+        .arg(nodes_key(board))
+        .arg(now)
+        .arg("+inf")
+        .arg("WITHSCORES")
+        .query_async(conn)
+        .await?;
+    let live: Vec<(String, i64)> = live.into_iter().filter(|(n, _)| n != me).map(|(n, s)| (n, s as i64)).collect();
     if live.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let values: Vec<Option<String>> = redis::cmd("HMGET").arg(entries_key(board)).arg(&live).query_async(conn).await?;
+    let names: Vec<&str> = live.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<Option<String>> = redis::cmd("HMGET").arg(entries_key(board)).arg(&names).query_async(conn).await?;
     Ok(live
         .into_iter()
         .zip(values)
-        .filter_map(|(n, v)| Some((n, serde_json::from_str::<Entry>(&v?).ok()?)))
-        .filter(|(_, e)| !e.is_empty())
+        .filter_map(|((n, until), v)| Some((n, (serde_json::from_str::<Entry>(&v?).ok()?, until))))
+        .filter(|(_, (e, _))| !e.is_empty())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: BoardId = BoardId(1);
+    const CARD: CardId = CardId(7);
+
+    fn entry(users: &[&str], editing: &[&str]) -> Entry {
+        Entry {
+            users: users.iter().map(|u| u.to_string()).collect(),
+            editing: editing.iter().map(|u| (CARD, u.to_string())).collect(),
+            typing: BTreeSet::new(),
+        }
+    }
+
+    fn events(changes: &[Change]) -> Vec<(PresenceEvent, &str)> {
+        changes.iter().map(|c| (c.event, c.user.as_str())).collect()
+    }
+
+    #[test]
+    fn a_user_on_two_nodes_is_one_user_in_the_merged_view() {
+        let mut merged = entry(&["alice"], &["alice"]);
+        merged.merge(&entry(&["alice", "bob"], &["alice"]));
+        assert_eq!(merged, entry(&["alice", "bob"], &["alice"]));
+    }
+
+    #[test]
+    fn a_user_leaves_the_merged_view_only_when_no_node_has_them() {
+        let a = entry(&["alice"], &[]);
+        let mut both = a.clone();
+        both.merge(&entry(&["alice"], &[]));
+        assert!(diff(B, &both, &a).is_empty(), "still on one node");
+        assert_eq!(events(&diff(B, &a, &Entry::default())), [(PresenceEvent::Leave, "alice")]);
+    }
+
+    #[test]
+    fn the_diff_of_two_views_ends_activity_before_leaves_and_starts_it_after_joins() {
+        let before = entry(&["alice"], &["alice"]);
+        let after = entry(&["bob"], &["bob"]);
+        assert_eq!(
+            events(&diff(B, &before, &after)),
+            [
+                (PresenceEvent::EditingStop, "alice"),
+                (PresenceEvent::Leave, "alice"),
+                (PresenceEvent::Join, "bob"),
+                (PresenceEvent::Editing, "bob")
+            ]
+        );
+    }
 }

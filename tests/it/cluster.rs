@@ -410,3 +410,51 @@ async fn a_view_subscription_on_an_edge_starts_from_the_writers_snapshot_with_no
     want.sort();
     assert_eq!(entered, want, "each new card once");
 }
+
+#[tokio::test]
+async fn an_edge_that_missed_entries_trimmed_from_the_stream_fills_the_gap_from_the_writers_log() {
+    let c = Cluster::start().await;
+    let (users, board, column) = alice_with_a_board(&c).await;
+    let epoch = c.epoch().await;
+    let (mut on_a, _) = realtime(&at(&users[1], &c.a), "").await;
+    subscribe(&mut on_a, "cards.*").await;
+    cards_through_random_nodes(&users, board, column, 2).await;
+    let seen = seqs(&record_events(&mut on_a, 2).await);
+
+    // Edge A is frozen while five events are relayed and then cut from the stream.
+    c.a.pause();
+    let writer_only = [at(&users[1], &c.writer)];
+    cards_through_random_nodes(&writer_only, board, column, 5).await;
+    let cut = c.table_seqs("cards", 0).await;
+    wait_for("the five are in the stream", || async {
+        c.redis.stream_ids(&epoch).await.contains(&format!("{}-0", cut.last().unwrap()))
+    })
+    .await;
+    c.redis.trim(&epoch, 0).await;
+    cards_through_random_nodes(&writer_only, board, column, 3).await;
+    c.a.resume();
+
+    let want = c.table_seqs("cards", *seen.last().unwrap()).await;
+    assert_eq!(want.len(), 8);
+    assert_eq!(seqs(&record_events(&mut on_a, 8).await), want, "the gap filled, in order, once");
+    assert!(c.a.metric("liveboard_cluster_gap_fills_total").await >= 1.0);
+}
+
+#[tokio::test]
+async fn a_writer_or_edge_refuses_to_start_without_its_cluster_settings() {
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_liveboard"));
+        cmd.env_clear().env("PORT", "0").env("DATABASE_URL", "sqlite://unused.db");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("the binary runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = run(&[("LIVEBOARD_ROLE", "writer"), ("CLUSTER_SECRET", "s")]);
+    assert!(!ok && err.contains("REDIS_URL"), "{err}");
+    let (ok, err) = run(&[("LIVEBOARD_ROLE", "edge"), ("REDIS_URL", "redis://127.0.0.1:1/0")]);
+    assert!(!ok && err.contains("CLUSTER_SECRET"), "{err}");
+    let (ok, err) = run(&[("LIVEBOARD_ROLE", "edge"), ("REDIS_URL", "redis://127.0.0.1:1/0"), ("CLUSTER_SECRET", "s")]);
+    assert!(!ok && err.contains("WRITER_URL"), "{err}");
+}

@@ -37,6 +37,16 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// Sends `signal` (`STOP`, `CONT`) to the process, by its PID.
+    pub fn signal(&self, signal: &str) {
+        let Some(pid) = self.child.as_ref().map(|c| c.id()) else { return };
+        let ok =
+            Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill -{signal} {pid}");
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
@@ -73,6 +83,18 @@ impl Redis {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Cuts the event stream of `epoch` to its last `n` entries, as a too-small cap would.
+    pub async fn trim(&self, epoch: &str, n: usize) {
+        let mut c = self.conn().await.expect("redis answers");
+        let _: i64 = redis::cmd("XTRIM")
+            .arg(format!("liveboard:events:{epoch}"))
+            .arg("MAXLEN")
+            .arg(n)
+            .query_async(&mut c)
+            .await
+            .expect("XTRIM");
     }
 
     pub async fn conn(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
@@ -164,6 +186,16 @@ impl Node {
     /// `kill -9`.
     pub fn kill(&mut self) {
         self.proc.kill();
+    }
+
+    /// Freezes the process (SIGSTOP): it reads nothing until [`Node::resume`].
+    pub fn pause(&self) {
+        self.proc.signal("STOP");
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub fn resume(&self) {
+        self.proc.signal("CONT");
     }
 
     /// `/health`'s body.
