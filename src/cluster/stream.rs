@@ -15,6 +15,8 @@ use crate::{events::EventBus, hub::Hub, metrics::Metrics, repo::events::EventRow
 
 /// Entries read per round.
 const COUNT: usize = 500;
+/// Longest gap filled from the writer's log; past it, clients resync (as a replay would make them).
+const MAX_FILL: i64 = 10_000;
 /// How long one blocking read waits for news.
 const BLOCK_MS: u64 = 1000;
 
@@ -113,6 +115,12 @@ impl EdgeStream {
     /// Events `(after, upto]` are not in the stream: take them from the writer's log, or resync.
     async fn fill(&self, after: i64, upto: i64) {
         self.metrics.gap_fills.inc();
+        if upto - after > MAX_FILL {
+            tracing::warn!(after, upto, "edge stream: a gap too long to fill; resyncing every connection");
+            self.bus.set_latest(upto);
+            self.hub.resync_all();
+            return;
+        }
         tracing::info!(after, upto, "edge stream: filling a gap from the writer's event log");
         let rows: Vec<EventRow> = match self.writer.ask(&super::reads::ReadReq::Events { after, upto }).await {
             Ok(rows) => rows,
