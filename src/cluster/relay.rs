@@ -53,7 +53,10 @@ impl Relay {
         let mut pending: Vec<Control> = Vec::new();
         loop {
             let mut conn = match connect(&self.client, Duration::from_secs(3)).await {
-                Ok(c) => c,
+                Ok(c) => {
+                    backoff = Duration::from_millis(100);
+                    c
+                }
                 Err(e) => {
                     self.node.set_redis_up(false, &self.metrics);
                     tracing::debug!(error = %e, "relay: redis unreachable");
@@ -64,6 +67,12 @@ impl Relay {
             };
             match self.relay(&mut conn, &key, &mut pos, &mut news, &mut controls, &mut pending).await {
                 Ok(()) => return,
+                Err(e) if e.downcast_ref::<redis::RedisError>().is_none() => {
+                    // The database, not Redis: try again from the stream's last id.
+                    tracing::warn!(error = %e, "relay: reading the event log failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
                 Err(e) => {
                     self.node.set_redis_up(false, &self.metrics);
                     tracing::warn!(error = %e, "relay: redis failed; reconnecting");
