@@ -4,11 +4,16 @@
 //! bench/run.sh (builds, starts the release server) → **loadgen** → HTTP writes and WebSocket
 //! subscribers on 127.0.0.x → latencies, server RSS (/proc/PID/status) and /metrics → docs/BENCHMARKS.md.
 //!
-//! Usage: `loadgen --base http://127.0.0.1:PORT --pid PID --out docs/BENCHMARKS.md`, with the user in
-//! `BENCH_USER` / `LIVEBOARD_PASSWORD`. Knobs (environment): `BENCH_QUICK=1` (small N, short runs),
-//! `BENCH_SCENARIOS` (comma separated: `held,fanout-json,fanout-html,throughput,views`),
-//! `BENCH_FANOUT_N` (e.g. `100,1000`), `BENCH_SECS` (fanout write phase), `BENCH_HELD_MAX`,
-//! `BENCH_MAX_SECS` (watchdog for the whole run). Every loop is bounded in count and time.
+//! Usage: `loadgen --base http://127.0.0.1:PORT --pid PID --out docs/BENCHMARKS.md
+//! [--peer-base http://127.0.0.1:PORT2 --peer-pid PID2]`, with the user in `BENCH_USER` /
+//! `LIVEBOARD_PASSWORD` (the Node peer of bench/peer/ creates the same user). With a peer, the write
+//! throughput runs side by side (`throughput-peer`: Liveboard, Node, Liveboard, Node, … for
+//! `BENCH_ROUNDS` rounds at 0 and at 100 subscribers) and `held` runs against both servers.
+//! Knobs (environment): `BENCH_QUICK=1` (small N, short runs), `BENCH_SCENARIOS` (comma separated:
+//! `held,fanout-json,fanout-html,throughput,throughput-peer,views`), `BENCH_FANOUT_N` (e.g. `100,1000`),
+//! `BENCH_SECS` (fanout write phase), `BENCH_HELD_MAX`, `BENCH_HELD_STEPS`, `BENCH_TP_SECS` (one
+//! throughput round), `BENCH_ROUNDS`, `BENCH_WARMUP_SECS`, `BENCH_MAX_SECS` (watchdog for the whole
+//! run). Every loop is bounded in count and time.
 
 use std::{
     fmt::Write as _,
@@ -56,12 +61,17 @@ struct Settings {
     tp_secs: f64,
     tp_writers: usize,
     tp_subs: Vec<usize>,
+    /// Side-by-side rounds per subscriber count (each round: one Liveboard run, then one Node run).
+    rounds: usize,
+    /// Closed-loop warm-up of each server before its first side-by-side round (not counted).
+    warmup_secs: f64,
     view_subs: usize,
     view_writes: usize,
 }
 
 impl Settings {
-    fn from_env() -> Self {
+    /// `peer`: a Node peer was given, so the default run includes the side-by-side comparison.
+    fn from_env(peer: bool) -> Self {
         let quick = env_flag("BENCH_QUICK");
         let list = |key: &str, default: &str| -> Vec<usize> {
             std::env::var(key)
@@ -76,7 +86,10 @@ impl Settings {
         Self {
             quick,
             scenarios: std::env::var("BENCH_SCENARIOS")
-                .unwrap_or_else(|_| "held,fanout-json,fanout-html,throughput,views".into())
+                .unwrap_or_else(|_| {
+                    let peer = if peer { ",throughput-peer" } else { "" };
+                    format!("held,fanout-json,fanout-html,throughput{peer},views")
+                })
                 .split(',')
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
@@ -89,6 +102,8 @@ impl Settings {
             tp_secs: num("BENCH_TP_SECS", if quick { 3.0 } else { 10.0 }),
             tp_writers: 32,
             tp_subs: vec![0, 100],
+            rounds: (num("BENCH_ROUNDS", 3.0) as usize).max(1),
+            warmup_secs: num("BENCH_WARMUP_SECS", if quick { 1.0 } else { 2.0 }),
             view_subs: num("BENCH_VIEW_SUBS", if quick { 200.0 } else { 1000.0 }) as usize,
             view_writes: num("BENCH_VIEW_WRITES", if quick { 30.0 } else { 200.0 }) as usize,
         }
@@ -690,6 +705,10 @@ fn nofile_soft() -> Option<usize> {
 
 struct ThroughputRow {
     subs: usize,
+    /// CPU time the server and the generator used during the writes, in seconds.
+    server_cpu: f64,
+    client_cpu: f64,
+    load: String,
     ok: u64,
     committed: u64,
     failed: u64,
@@ -708,7 +727,10 @@ async fn throughput(t: &Arc<Target>, s: &Settings, subs: usize) -> Res<Throughpu
     tokio::time::sleep(Duration::from_millis(300)).await;
     let resyncs0 = t.metric("liveboard_ws_resyncs_total").await;
     eprintln!("  throughput: {} writers for {} s, {subs} subscribers", s.tp_writers, s.tp_secs);
+    let (srv0, own0) = (t.cpu_secs(), cpu_secs("/proc/self/stat"));
     let (ok, failed, secs) = closed_loop(t, board, s.tp_writers, s.tp_secs).await;
+    let (server_cpu, client_cpu) = (t.cpu_secs() - srv0, cpu_secs("/proc/self/stat") - own0);
+    let load = loadavg();
     rx.wait_marked(ok * opened as u64, Duration::from_secs(20)).await;
     let committed = t.card_count(board).await.unwrap_or(ok).max(ok);
     rx.wait_marked(committed * opened as u64, Duration::from_secs(5)).await;
@@ -719,6 +741,9 @@ async fn throughput(t: &Arc<Target>, s: &Settings, subs: usize) -> Res<Throughpu
     eprintln!("  → {:.0} creates/s ({ok} ok, {failed} failed)", ok as f64 / secs);
     Ok(ThroughputRow {
         subs: opened,
+        server_cpu,
+        client_cpu,
+        load,
         ok,
         committed,
         failed,
@@ -727,6 +752,109 @@ async fn throughput(t: &Arc<Target>, s: &Settings, subs: usize) -> Res<Throughpu
         lat,
         resyncs: (resyncs1 - resyncs0).max(0.0) as u64,
     })
+}
+
+/// Which server a side-by-side run measured.
+#[derive(Clone, Copy, PartialEq)]
+enum Server {
+    Liveboard,
+    Node,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Liveboard => "Liveboard",
+            Self::Node => "Node",
+        }
+    }
+}
+
+/// One round of the side-by-side throughput: a server, the subscribers asked for, and what it did.
+struct PeerRun {
+    server: Server,
+    subs: usize,
+    round: usize,
+    row: ThroughputRow,
+}
+
+impl PeerRun {
+    fn rate(&self) -> f64 {
+        self.row.ok as f64 / self.row.secs
+    }
+}
+
+/// The write throughput side by side: at each subscriber count, `rounds` rounds of one Liveboard run
+/// then one Node run (L, N, L, N, …), so that a change in the machine's load (other work on the two
+/// cores) falls on both servers alike. Each run is [`throughput`] on a fresh board of that server.
+async fn throughput_vs(l: &Arc<Target>, n: &Arc<Target>, s: &Settings) -> (Vec<PeerRun>, Vec<String>) {
+    let (mut runs, mut errors) = (Vec::new(), Vec::new());
+    let both = [(Server::Liveboard, l), (Server::Node, n)];
+    // Not counted: the first requests pay for connection set-up, a cold page cache and Node's JIT.
+    if s.warmup_secs > 0.0 {
+        for (server, t) in both {
+            eprintln!("  side by side: warming {} up for {} s", server.name(), s.warmup_secs);
+            match t.board("warm-up").await {
+                Ok((board, _)) => drop(closed_loop(t, board, s.tp_writers, s.warmup_secs).await),
+                Err(e) => errors.push(format!("warm-up of {}: {e}", server.name())),
+            }
+        }
+    }
+    for &subs in &s.tp_subs {
+        for round in 1..=s.rounds {
+            for (server, t) in both {
+                eprintln!(
+                    "scenario: throughput side by side, {subs} subscribers, round {round}/{}: {}",
+                    s.rounds,
+                    server.name()
+                );
+                match throughput(t, s, subs).await {
+                    Ok(row) => runs.push(PeerRun { server, subs, round, row }),
+                    Err(e) => errors.push(format!("throughput {} {subs} round {round}: {e}", server.name())),
+                }
+                // Let the last commits, deliveries and closes settle before the other server starts.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    (runs, errors)
+}
+
+/// (median, min, max) of some rates.
+type Spread = (f64, f64, f64);
+
+/// Median, min and max of some rates (the median of an even count is the mean of the middle two).
+fn spread(mut v: Vec<f64>) -> Option<Spread> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    let median = if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 };
+    Some((median, v[0], v[v.len() - 1]))
+}
+
+/// The side-by-side rates of one server at one subscriber count.
+fn rates(runs: &[PeerRun], server: Server, subs: usize) -> Vec<f64> {
+    runs.iter().filter(|r| r.server == server && r.subs == subs).map(PeerRun::rate).collect()
+}
+
+/// Liveboard's and Node's (median, min, max) creates/s at `subs` subscribers, if both ran.
+fn side_by_side(r: &Results, subs: usize) -> Option<(Spread, Spread)> {
+    Some((spread(rates(&r.peer_runs, Server::Liveboard, subs))?, spread(rates(&r.peer_runs, Server::Node, subs))?))
+}
+
+/// RSS per idle connection of both servers at the same step (10,000 if both ramps reached it, else
+/// Liveboard's first step): (connections, Liveboard KiB, Node KiB).
+fn held_vs(r: &Results) -> Option<(usize, f64, f64)> {
+    let first = r.held.first()?;
+    let n = r.held.iter().find(|h| h.n == 10_000).map_or(first.n, |h| h.n);
+    Some((n, per_conn(&r.held, n)?, per_conn(&r.held_peer, n)?))
+}
+
+/// RSS per idle connection of a ramp at `n` connections, in KiB.
+fn per_conn(rows: &[HeldRow], n: usize) -> Option<f64> {
+    rows.iter().find(|h| h.n == n).map(|h| h.rss_with.saturating_sub(h.rss_before) as f64 / h.n.max(1) as f64)
 }
 
 /// A board page's filter, as the client models it to know which frames each view should get.
@@ -911,6 +1039,11 @@ fn machine() -> Vec<(&'static str, String)> {
 struct Results {
     held: Vec<HeldRow>,
     held_note: String,
+    /// The same ramp against the Node peer.
+    held_peer: Vec<HeldRow>,
+    held_peer_note: String,
+    /// The side-by-side throughput rounds (Liveboard and Node).
+    peer_runs: Vec<PeerRun>,
     fanout: Vec<FanoutRow>,
     throughput: Vec<ThroughputRow>,
     views: Option<ViewsRow>,
@@ -918,8 +1051,120 @@ struct Results {
     load_start: String,
 }
 
+/// Liveboard's throughput rows: from the plain scenario, or else the median Liveboard round of the
+/// side-by-side at each subscriber count.
+fn liveboard_throughput<'a>(r: &'a Results, s: &Settings) -> (Vec<&'a ThroughputRow>, bool) {
+    if !r.throughput.is_empty() {
+        return (r.throughput.iter().collect(), false);
+    }
+    let rows = s
+        .tp_subs
+        .iter()
+        .filter_map(|&subs| {
+            let mut mine: Vec<&PeerRun> =
+                r.peer_runs.iter().filter(|p| p.server == Server::Liveboard && p.subs == subs).collect();
+            mine.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+            mine.get(mine.len().saturating_sub(1) / 2).map(|p| &p.row)
+        })
+        .collect::<Vec<_>>();
+    let from_rounds = !rows.is_empty();
+    (rows, from_rounds)
+}
+
+/// The target of issue 13: Liveboard's creates/s at least this many times the Node peer's.
+const PEER_RATIO_TARGET: f64 = 1.5;
+
+/// `1,234 (1,100–1,300)`: a median and its range.
+fn median_range((m, lo, hi): Spread) -> String {
+    format!("{} ({}–{})", thousands(m as u64), thousands(lo as u64), thousands(hi as u64))
+}
+
+/// The side-by-side section: Liveboard against the Node peer, same generator, same run.
+fn peer_section(o: &mut String, r: &Results, s: &Settings) {
+    if r.peer_runs.is_empty() && r.held_peer.is_empty() {
+        return;
+    }
+    let peer = std::env::var("BENCH_PEER_VERSION").unwrap_or_else(|_| "Node".into());
+    let command = std::env::var("BENCH_COMMAND").unwrap_or_else(|_| "make bench".into());
+    let _ = writeln!(
+        o,
+        "## Write path vs the Node peer\n\nLiveboard against [bench/peer/server.js](../bench/peer/server.js), a \
+         hand-written server on one thread ({peer}; each card and its event row in one `BEGIN IMMEDIATE` \
+         transaction, WAL, `synchronous=NORMAL`, the session checked against its sessions table on every request), \
+         driven by this same generator in the same run. Each run: {} closed-loop writers creating cards over HTTP \
+         for {} s on a fresh board, subscribers being JSON sockets on `cards.*`; runs interleaved Liveboard, Node, \
+         Liveboard, Node, … ({} rounds per subscriber count, after a {} s warm-up of each server). Medians over \
+         the rounds, (min–max). Target: Liveboard ≥ {PEER_RATIO_TARGET}× the peer's creates/s.\n",
+        s.tp_writers, s.tp_secs, s.rounds, s.warmup_secs
+    );
+    let _ = writeln!(
+        o,
+        "| scenario | Liveboard creates/s | Node creates/s | Liveboard / Node | target | verdict |\n|---|---:|---:|---:|---:|---|"
+    );
+    for &subs in &s.tp_subs {
+        let Some((l, n)) = side_by_side(r, subs) else { continue };
+        let ratio = l.0 / n.0.max(1e-9);
+        let _ = writeln!(
+            o,
+            "| creates/s, {} writers, {subs} subscribers | {} | {} | {ratio:.2}× | ≥ {PEER_RATIO_TARGET}× | {} |",
+            s.tp_writers,
+            median_range(l),
+            median_range(n),
+            verdict(ratio >= PEER_RATIO_TARGET)
+        );
+    }
+    if let Some((n, l, p)) = held_vs(r) {
+        let _ = writeln!(
+            o,
+            "| RSS per idle connection at {} | {l:.1} KiB | {p:.1} KiB | {:.2}× | below the peer | {} |",
+            thousands(n as u64),
+            l / p.max(1e-9),
+            verdict(l < p)
+        );
+    }
+    let _ = writeln!(o, "\nCommand: `{command}`.\n");
+    if r.peer_runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "Every round (CPU µs per create = CPU time used during the writes / creates; the generator shares the two \
+         cores):\n\n\
+         | subscribers | round | server | creates/s | ok | failed | delivered / expected | p50 | p99 | resyncs | CPU µs per create: server / generator | load avg |\n\
+         |---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for p in &r.peer_runs {
+        let tp = &p.row;
+        let exp = tp.committed * tp.subs as u64;
+        let per = |cpu: f64| cpu * 1e6 / tp.ok.max(1) as f64;
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} / {:.0} | {} |",
+            p.subs,
+            p.round,
+            p.server.name(),
+            thousands(p.rate() as u64),
+            thousands(tp.ok),
+            tp.failed,
+            if tp.subs == 0 {
+                "–".into()
+            } else {
+                format!("{} / {} ({})", thousands(tp.delivered), thousands(exp), pct(tp.delivered, exp))
+            },
+            ms(tp.lat.p50),
+            ms(tp.lat.p99),
+            tp.resyncs,
+            per(tp.server_cpu),
+            per(tp.client_cpu),
+            tp.load
+        );
+    }
+    o.push('\n');
+}
+
 fn report(r: &Results, s: &Settings, secs: f64) -> String {
     let mut o = String::new();
+    let (tp_rows, tp_from_rounds) = liveboard_throughput(r, s);
     let date = std::env::var("BENCH_DATE").unwrap_or_default();
     let commit = std::env::var("BENCH_COMMIT").unwrap_or_default();
     let _ = writeln!(o, "# Benchmarks\n");
@@ -935,7 +1180,7 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
     );
     let _ = writeln!(
         o,
-        "```sh\nmake bench                 # the full run: about 6 minutes after the build\nBENCH_QUICK=1 make bench   # about 1 minute, written to target/bench/BENCHMARKS.quick.md\n```\n"
+        "```sh\nmake bench                 # the full run: about 7 minutes after the build\nBENCH_QUICK=1 make bench   # about 1.5 minutes, written to target/bench/BENCHMARKS.quick.md\nBENCH_SCENARIOS=throughput-peer BENCH_TP_SECS=5 make bench   # only Liveboard vs the Node peer, about 1.5 minutes\n```\n"
     );
     let _ = writeln!(o, "| run | |\n|---|---|");
     let _ = writeln!(o, "| date | {date} |");
@@ -1000,7 +1245,7 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
             verdict(h.n >= 50_000 && h.reached_by_one_write == h.n as u64)
         );
     }
-    for tp in &r.throughput {
+    for tp in &tp_rows {
         let target = if tp.subs == 0 { 12_000.0 } else { 3_000.0 };
         let rate = tp.ok as f64 / tp.secs;
         let _ = writeln!(
@@ -1010,6 +1255,28 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
             thousands(target as u64),
             thousands(rate as u64),
             verdict(rate >= target)
+        );
+    }
+    for &subs in &s.tp_subs {
+        if let Some((l, n)) = side_by_side(r, subs) {
+            let ratio = l.0 / n.0.max(1e-9);
+            let _ = writeln!(
+                o,
+                "| creates/s vs the Node peer, {} writers, {subs} subscribers (medians) | ≥ {PEER_RATIO_TARGET}× | \
+                 {ratio:.2}× ({} vs {}) | {} |",
+                s.tp_writers,
+                thousands(l.0 as u64),
+                thousands(n.0 as u64),
+                verdict(ratio >= PEER_RATIO_TARGET)
+            );
+        }
+    }
+    if let Some((n, l, p)) = held_vs(r) {
+        let _ = writeln!(
+            o,
+            "| RSS per idle connection at {} vs the Node peer | below the peer | {l:.1} vs {p:.1} KiB | {} |",
+            thousands(n as u64),
+            verdict(l < p)
         );
     }
     if let Some(v) = &r.views {
@@ -1025,6 +1292,7 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
         );
     }
     o.push('\n');
+    peer_section(&mut o, r, s);
 
     if !r.fanout.is_empty() {
         let _ = writeln!(
@@ -1073,13 +1341,15 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
         );
         let _ = writeln!(
             o,
-            "| connections | RSS before | RSS with N | per connection | one write reached | notes |\n|---:|---:|---:|---:|---:|---|"
+            "| server | connections | RSS before | RSS with N | per connection | one write reached | notes |\n|---|---:|---:|---:|---:|---:|---|"
         );
-        for h in &r.held {
+        let rows = r.held.iter().map(|h| (Server::Liveboard, h)).chain(r.held_peer.iter().map(|h| (Server::Node, h)));
+        for (server, h) in rows {
             let per = (h.rss_with.saturating_sub(h.rss_before)) as f64 / h.n.max(1) as f64;
             let _ = writeln!(
                 o,
-                "| {} | {:.1} MiB | {:.1} MiB | {:.1} KiB | {} | {} |",
+                "| {} | {} | {:.1} MiB | {:.1} MiB | {:.1} KiB | {} | {} |",
+                server.name(),
                 thousands(h.n as u64),
                 h.rss_before as f64 / 1024.0,
                 h.rss_with as f64 / 1024.0,
@@ -1091,21 +1361,26 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
         if !r.held_note.is_empty() {
             let _ = writeln!(o, "\nThe ramp was {}.", r.held_note);
         }
+        if !r.held_peer_note.is_empty() && r.held_peer_note != r.held_note {
+            let _ = writeln!(o, "\nThe Node peer's ramp was {}.", r.held_peer_note);
+        }
         o.push('\n');
     }
 
-    if !r.throughput.is_empty() {
+    if !tp_rows.is_empty() {
         let _ = writeln!(
             o,
             "## Write throughput\n\nCard creates over HTTP (`POST /api/boards/{{id}}/cards`, session cookie), closed loop, \
-             {} concurrent writers for {} s. Subscribers are JSON sockets on `cards.*`.\n",
-            s.tp_writers, s.tp_secs
+             {} concurrent writers for {} s. Subscribers are JSON sockets on `cards.*`.{}\n",
+            s.tp_writers,
+            s.tp_secs,
+            if tp_from_rounds { " Each row is Liveboard's median round of the side-by-side above." } else { "" }
         );
         let _ = writeln!(
             o,
             "| subscribers | creates/s | ok | failed | delivered / expected | p50 | p99 | resyncs |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
-        for tp in &r.throughput {
+        for tp in &tp_rows {
             let exp = tp.committed * tp.subs as u64;
             let _ = writeln!(
                 o,
@@ -1173,7 +1448,15 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
     }
 
     o.push_str(HOW_TO_READ);
-    o.push_str(COMPARISON);
+    if r.peer_runs.is_empty() && r.held_peer.is_empty() {
+        o.push_str(COMPARISON);
+    } else {
+        o.push_str(&COMPARISON.replacen(
+            "not measured by this script.",
+            "not measured by this script (the Node peer's, from this run, are in *Write path vs the Node peer* above).",
+            1,
+        ));
+    }
     o
 }
 
@@ -1241,15 +1524,23 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 #[tokio::main]
 async fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
-    let base = arg(&args, "--base").ok_or("usage: loadgen --base http://127.0.0.1:PORT --pid PID [--out FILE]")?;
+    let base = arg(&args, "--base").ok_or(
+        "usage: loadgen --base http://127.0.0.1:PORT --pid PID [--out FILE] [--peer-base http://127.0.0.1:PORT --peer-pid PID]",
+    )?;
     let pid: u32 = arg(&args, "--pid").ok_or("--pid PID of the server is required")?.parse()?;
     let out = arg(&args, "--out");
+    // The Node peer (bench/peer/), measured side by side when given.
+    let peer = match (arg(&args, "--peer-base"), arg(&args, "--peer-pid")) {
+        (Some(b), Some(p)) => Some((b, p.parse::<u32>()?)),
+        (None, None) => None,
+        _ => return Err("--peer-base and --peer-pid go together".into()),
+    };
     let user = std::env::var("BENCH_USER").unwrap_or_else(|_| "bench".into());
     let password = std::env::var("LIVEBOARD_PASSWORD").map_err(|_| "LIVEBOARD_PASSWORD is required")?;
-    let s = Settings::from_env();
+    let s = Settings::from_env(peer.is_some());
 
     // Everything stops by itself, even if the server hangs.
-    let max_secs: u64 = std::env::var("BENCH_MAX_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1200);
+    let max_secs: u64 = std::env::var("BENCH_MAX_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(1400);
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(max_secs)).await;
         eprintln!("loadgen: watchdog: {max_secs} s elapsed, giving up");
@@ -1258,6 +1549,12 @@ async fn main() -> Res<()> {
 
     let started = Instant::now();
     let t = Arc::new(Target::login(&base, pid, &user, &password).await?);
+    let n = match &peer {
+        Some((b, p)) => {
+            Some(Arc::new(Target::login(b, *p, &user, &password).await.map_err(|e| format!("the Node peer: {e}"))?))
+        }
+        None => None,
+    };
     let mut r = Results { load_start: loadavg(), ..Results::default() };
 
     if s.wants("held") {
@@ -1269,12 +1566,34 @@ async fn main() -> Res<()> {
             }
             Err(e) => r.errors.push(format!("connections held: {e}")),
         }
+        if let Some(n) = &n {
+            eprintln!("scenario: connections held, the Node peer");
+            match held(n, &s).await {
+                Ok((rows, note)) => {
+                    r.held_peer = rows;
+                    r.held_peer_note = note;
+                }
+                Err(e) => r.errors.push(format!("connections held, the Node peer: {e}")),
+            }
+        }
     }
     // Light fanouts first, then throughput and views, and the fanouts that may overload the machine last,
     // so an overloaded run cannot spoil the others.
     let heavy = |n: usize| n > 1000;
     run_fanouts(&t, &s, &mut r, |n| !heavy(n)).await;
-    if s.wants("throughput") {
+    // With a peer, the side-by-side rounds are the throughput measurement (Liveboard's median round
+    // fills the plain table too), so Liveboard is not measured a second time.
+    let side_by_side = s.wants("throughput-peer");
+    match (&n, side_by_side) {
+        (Some(n), true) => {
+            let (runs, errors) = throughput_vs(&t, n, &s).await;
+            r.peer_runs = runs;
+            r.errors.extend(errors);
+        }
+        (None, true) => r.errors.push("throughput-peer: no Node peer given (--peer-base, --peer-pid)".into()),
+        _ => {}
+    }
+    if s.wants("throughput") && !(side_by_side && n.is_some()) {
         for &subs in &s.tp_subs {
             eprintln!("scenario: throughput, {subs} subscribers");
             match throughput(&t, &s, subs).await {

@@ -52,6 +52,9 @@ pub enum Error {
     UnsupportedMediaType,
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    /// From the writer thread's connection (see [`crate::db::writer`]).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -75,7 +78,7 @@ impl Error {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             e if e.is_storage_full() => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Sqlx(_) | Self::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Sqlx(_) | Self::Sqlite(_) | Self::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -95,7 +98,7 @@ impl Error {
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             e if e.is_storage_full() => "STORAGE_FULL",
-            Self::Sqlx(_) | Self::Other(_) => "INTERNAL",
+            Self::Sqlx(_) | Self::Sqlite(_) | Self::Other(_) => "INTERNAL",
         }
     }
 
@@ -111,9 +114,29 @@ impl Error {
     /// SQLite said the database or the disk is full (SQLITE_FULL): not a bug, and the client may
     /// retry once an operator has made room, so it gets 503 and a message that says so.
     pub fn is_storage_full(&self) -> bool {
+        self.sqlite_code() == Some(13)
+    }
+
+    /// A UNIQUE constraint refused the write (a name that is taken).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Self::Sqlx(sqlx::Error::Database(d)) => d.is_unique_violation(),
+            Self::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+                f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            }
+            _ => false,
+        }
+    }
+
+    /// SQLite's primary result code, when SQLite (through either driver) refused the statement.
+    pub fn sqlite_code(&self) -> Option<i32> {
         // Extended result codes keep the primary code in the low byte.
-        matches!(self, Self::Sqlx(sqlx::Error::Database(d))
-            if d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 13))
+        match self {
+            Self::Sqlx(sqlx::Error::Database(d)) => d.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff),
+            Self::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => Some(f.extended_code & 0xff),
+            _ => None,
+        }
     }
 
     /// The message shown to the client: 5xx details are logged, never shown.

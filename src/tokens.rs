@@ -60,14 +60,14 @@ pub async fn create(db: &Db, user: UserId, name: &str) -> Result<String> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = format!("lb_{}", hex::encode(bytes));
-    let mut w = db.write(Some(user)).await?;
-    sqlx::query("insert into api_tokens (user_id, name, token_hash, created_at) values (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
-        .bind(user)
-        .bind(name)
-        .bind(digest(&token))
-        .execute(w.conn())
-        .await?;
-    w.commit().await?;
+    let (name, hash) = (name.to_owned(), digest(&token));
+    db.write(Some(user), move |w| {
+        w.exec(
+            "insert into api_tokens (user_id, name, token_hash, created_at) values (?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            rusqlite::params![user, name, hash],
+        )
+    })
+    .await?;
     Ok(token)
 }
 
@@ -81,13 +81,10 @@ pub async fn list(pool: &SqlitePool, user: UserId) -> Result<Vec<TokenInfo>> {
 
 /// Revokes one of the user's tokens.
 pub async fn revoke(db: &Db, user: UserId, id: i64) -> Result<()> {
-    let mut w = db.write(Some(user)).await?;
-    let n = sqlx::query("delete from api_tokens where id = ? and user_id = ?")
-        .bind(id)
-        .bind(user)
-        .execute(w.conn())
-        .await?
-        .rows_affected();
-    w.commit().await?;
+    let n = db
+        .write(Some(user), move |w| {
+            w.exec("delete from api_tokens where id = ? and user_id = ?", rusqlite::params![id, user])
+        })
+        .await?;
     if n == 0 { Err(Error::NotFound) } else { Ok(()) }
 }

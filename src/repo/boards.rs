@@ -1,23 +1,20 @@
 //! Boards repository: boards, their columns and their members. Every write records its events.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::{
     events::latest_seq,
     now,
     rank::{self, rank_for, step},
     require_member,
-    rows::{CARD_SELECT, board, column},
+    rows::{CARD_SELECT, MEMBER_SELECT, board, column, member, require_member as require_member_in},
 };
 use crate::{
-    db::Db,
+    db::{Db, Ts},
     domain::*,
     error::{Error, Result},
     events::{Action, Collection},
 };
-
-const MEMBER_SELECT: &str = r#"select m.board_id, m.user_id, u.username, m.role, m.added_at
-    from board_members m join users u on u.id = m.user_id"#;
 
 /// Boards the user is a member of, newest first.
 pub async fn list_for(pool: &SqlitePool, user: UserId) -> Result<Vec<Board>> {
@@ -30,21 +27,12 @@ pub async fn list_for(pool: &SqlitePool, user: UserId) -> Result<Vec<Board>> {
     .await?)
 }
 
-async fn member(conn: &mut SqliteConnection, board: BoardId, user: UserId) -> Result<Member> {
-    sqlx::query_as(&format!("{MEMBER_SELECT} where m.board_id = ? and m.user_id = ?"))
-        .bind(board)
-        .bind(user)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(Error::NotFound)
-}
-
 /// Everything the board page shows, read in one snapshot together with the seq it is current to.
 pub async fn snapshot(pool: &SqlitePool, id: BoardId, viewer: UserId) -> Result<BoardSnapshot> {
     let mut tx = pool.begin().await?;
     require_member(&mut *tx, id, viewer).await?;
     let seq = latest_seq(&mut *tx).await?;
-    let board = board(&mut tx, id).await?;
+    let board = sqlx::query_as("select * from boards where id = ?").bind(id).fetch_one(&mut *tx).await?;
     let columns = sqlx::query_as("select * from columns where board_id = ? order by rank, id")
         .bind(id)
         .fetch_all(&mut *tx)
@@ -65,115 +53,96 @@ pub async fn snapshot(pool: &SqlitePool, id: BoardId, viewer: UserId) -> Result<
 
 /// Creates a board with Todo / Doing / Done columns, owned by `actor`.
 pub async fn create(db: &Db, actor: UserId, name: &BoardName) -> Result<Board> {
-    let mut w = db.write(Some(actor)).await?;
-    let owned: i64 =
-        sqlx::query_scalar("select count(*) from boards where owner_id = ?").bind(actor).fetch_one(w.conn()).await?;
-    if owned >= MAX_BOARDS_PER_OWNER {
-        return Err(Error::invalid("name", format!("You own {owned} boards, the most allowed; delete one first")));
-    }
-    let t = now();
-    let id: BoardId = sqlx::query_scalar(
-        "insert into boards (name, owner_id, created_at, updated_at) values (?, ?, ?, ?) returning id",
-    )
-    .bind(name.as_str())
-    .bind(actor)
-    .bind(t)
-    .bind(t)
-    .fetch_one(w.conn())
-    .await?;
-    let mut columns = Vec::new();
-    let mut last: Option<String> = None;
-    for name in ["Todo", "Doing", "Done"] {
-        let r = rank::between(last.as_deref(), None);
-        let col: Column = sqlx::query_as(
-            "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(&r)
-        .bind(t)
-        .bind(t)
-        .fetch_one(w.conn())
-        .await?;
-        last = Some(r);
-        columns.push(col);
-    }
-    let board: Board = sqlx::query_as("update boards set done_column_id = ? where id = ? returning *")
-        .bind(columns[2].id)
-        .bind(id)
-        .fetch_one(w.conn())
-        .await?;
-    sqlx::query("insert into board_members (board_id, user_id, role, added_at) values (?, ?, 'owner', ?)")
-        .bind(id)
-        .bind(actor)
-        .bind(t)
-        .execute(w.conn())
-        .await?;
-    let owner = member(w.conn(), id, actor).await?;
-    w.record(Action::Create, None, Some(&board)).await?;
-    for c in &columns {
-        w.record(Action::Create, None, Some(c)).await?;
-    }
-    w.record(Action::Create, None, Some(&owner)).await?;
-    w.commit().await?;
-    Ok(board)
+    let name = name.as_str().to_owned();
+    db.write(Some(actor), move |w| {
+        let (owned,): (i64,) = w.one("select count(*) from boards where owner_id = ?", [actor])?;
+        if owned >= MAX_BOARDS_PER_OWNER {
+            return Err(Error::invalid("name", format!("You own {owned} boards, the most allowed; delete one first")));
+        }
+        let t = Ts(now());
+        let (id,): (BoardId,) = w.one(
+            "insert into boards (name, owner_id, created_at, updated_at) values (?, ?, ?, ?) returning id",
+            rusqlite::params![name, actor, t, t],
+        )?;
+        let mut columns: Vec<Column> = Vec::new();
+        let mut last: Option<String> = None;
+        for name in ["Todo", "Doing", "Done"] {
+            let r = rank::between(last.as_deref(), None);
+            let col: Column = w.one(
+                "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
+                rusqlite::params![id, name, &r, t, t],
+            )?;
+            last = Some(r);
+            columns.push(col);
+        }
+        let board: Board = w.one(
+            "update boards set done_column_id = ? where id = ? returning *",
+            rusqlite::params![columns[2].id, id],
+        )?;
+        w.exec(
+            "insert into board_members (board_id, user_id, role, added_at) values (?, ?, 'owner', ?)",
+            rusqlite::params![id, actor, t],
+        )?;
+        let owner = member(w, id, actor)?;
+        w.record(Action::Create, None, Some(&board))?;
+        for c in &columns {
+            w.record(Action::Create, None, Some(c))?;
+        }
+        w.record(Action::Create, None, Some(&owner))?;
+        Ok(board)
+    })
+    .await
 }
 
 /// Renames a board.
 pub async fn rename(db: &Db, actor: UserId, id: BoardId, name: &BoardName) -> Result<Board> {
-    let mut w = db.write(Some(actor)).await?;
-    require_member(w.conn(), id, actor).await?;
-    let before = board(w.conn(), id).await?;
-    let after: Board = sqlx::query_as("update boards set name = ?, updated_at = ? where id = ? returning *")
-        .bind(name.as_str())
-        .bind(now())
-        .bind(id)
-        .fetch_one(w.conn())
-        .await?;
-    w.record(Action::Update, Some(&before), Some(&after)).await?;
-    w.commit().await?;
-    Ok(after)
+    let name = name.as_str().to_owned();
+    db.write(Some(actor), move |w| {
+        require_member_in(w, id, actor)?;
+        let before = board(w, id)?;
+        let after: Board = w.one(
+            "update boards set name = ?, updated_at = ? where id = ? returning *",
+            rusqlite::params![name, Ts(now()), id],
+        )?;
+        w.record(Action::Update, Some(&before), Some(&after))?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Deletes a board and everything on it; only its owner may.
 pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
-    let mut w = db.write(Some(actor)).await?;
-    if require_member(w.conn(), id, actor).await? != Role::Owner {
-        return Err(Error::Forbidden("only the board's owner can delete it"));
-    }
-    let before = board(w.conn(), id).await?;
-    sqlx::query("delete from boards where id = ?").bind(id).execute(w.conn()).await?;
-    w.record(Action::Delete, Some(&before), None).await?;
-    w.commit().await?;
-    Ok(())
+    db.write(Some(actor), move |w| {
+        if require_member_in(w, id, actor)? != Role::Owner {
+            return Err(Error::Forbidden("only the board's owner can delete it"));
+        }
+        let before = board(w, id)?;
+        w.exec("delete from boards where id = ?", [id])?;
+        w.record(Action::Delete, Some(&before), None)?;
+        Ok(())
+    })
+    .await
 }
 
 /// Adds a column at the right end of the board.
 pub async fn create_column(db: &Db, actor: UserId, board: BoardId, name: &ColumnName) -> Result<Column> {
-    let mut w = db.write(Some(actor)).await?;
-    require_member(w.conn(), board, actor).await?;
-    let (last, count): (Option<String>, i64) =
-        sqlx::query_as("select max(rank), count(*) from columns where board_id = ?")
-            .bind(board)
-            .fetch_one(w.conn())
-            .await?;
-    if count >= MAX_COLUMNS_PER_BOARD {
-        return Err(Error::invalid("name", format!("A board has at most {MAX_COLUMNS_PER_BOARD} columns")));
-    }
-    let t = now();
-    let col: Column = sqlx::query_as(
-        "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
-    )
-    .bind(board)
-    .bind(name.as_str())
-    .bind(rank::between(last.as_deref(), None))
-    .bind(t)
-    .bind(t)
-    .fetch_one(w.conn())
-    .await?;
-    w.record(Action::Create, None, Some(&col)).await?;
-    w.commit().await?;
-    Ok(col)
+    let name = name.as_str().to_owned();
+    db.write(Some(actor), move |w| {
+        require_member_in(w, board, actor)?;
+        let (last, count): (Option<String>, i64) =
+            w.one("select max(rank), count(*) from columns where board_id = ?", [board])?;
+        if count >= MAX_COLUMNS_PER_BOARD {
+            return Err(Error::invalid("name", format!("A board has at most {MAX_COLUMNS_PER_BOARD} columns")));
+        }
+        let t = Ts(now());
+        let col: Column = w.one(
+            "insert into columns (board_id, name, rank, created_at, updated_at) values (?, ?, ?, ?, ?) returning *",
+            rusqlite::params![board, name, rank::between(last.as_deref(), None), t, t],
+        )?;
+        w.record(Action::Create, None, Some(&col))?;
+        Ok(col)
+    })
+    .await
 }
 
 /// Renames and/or moves a column.
@@ -184,135 +153,114 @@ pub async fn update_column(
     name: Option<&ColumnName>,
     place: Option<Place>,
 ) -> Result<Column> {
-    let mut w = db.write(Some(actor)).await?;
-    let before = column(w.conn(), id).await?;
-    require_member(w.conn(), before.board_id, actor).await?;
-    let rank = match place {
-        None => before.rank.clone(),
-        Some(p) => {
-            let all: Vec<(i64, String)> =
-                sqlx::query_as("select id, rank from columns where board_id = ? order by rank, id")
-                    .bind(before.board_id)
-                    .fetch_all(w.conn())
-                    .await?;
-            match step(&all, id.0, p) {
-                None => before.rank.clone(),
-                Some(p) => {
-                    let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| *s != id.0).collect();
-                    rank_for(&siblings, p)?
+    let name = name.map(|n| n.as_str().to_owned());
+    db.write(Some(actor), move |w| {
+        let before = column(w, id)?;
+        require_member_in(w, before.board_id, actor)?;
+        let rank = match place {
+            None => before.rank.clone(),
+            Some(p) => {
+                let all: Vec<(i64, String)> =
+                    w.all("select id, rank from columns where board_id = ? order by rank, id", [before.board_id])?;
+                match step(&all, id.0, p) {
+                    None => before.rank.clone(),
+                    Some(p) => {
+                        let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| *s != id.0).collect();
+                        rank_for(&siblings, p)?
+                    }
                 }
             }
-        }
-    };
-    let after: Column =
-        sqlx::query_as("update columns set name = ?, rank = ?, updated_at = ? where id = ? returning *")
-            .bind(name.map_or(before.name.as_str(), |n| n.as_str()))
-            .bind(rank)
-            .bind(now())
-            .bind(id)
-            .fetch_one(w.conn())
-            .await?;
-    w.record(Action::Update, Some(&before), Some(&after)).await?;
-    w.commit().await?;
-    Ok(after)
+        };
+        let after: Column = w.one(
+            "update columns set name = ?, rank = ?, updated_at = ? where id = ? returning *",
+            rusqlite::params![name.as_deref().unwrap_or(&before.name), rank, Ts(now()), id],
+        )?;
+        w.record(Action::Update, Some(&before), Some(&after))?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Deletes a column and its cards (each card's deletion, and each of its checklist items', is an
 /// event of its own); returns the column.
 pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Column> {
-    let mut w = db.write(Some(actor)).await?;
-    let col = column(w.conn(), id).await?;
-    require_member(w.conn(), col.board_id, actor).await?;
-    let cards: Vec<Card> = sqlx::query_as(&format!("{CARD_SELECT} where c.column_id = ? order by c.rank, c.id"))
-        .bind(id)
-        .fetch_all(w.conn())
-        .await?;
-    for c in &cards {
-        super::checklist::record_card_deleted(&mut w, c.id).await?;
-    }
-    sqlx::query("delete from cards where column_id = ?").bind(id).execute(w.conn()).await?;
-    for c in &cards {
-        w.record(Action::Delete, Some(c), None).await?;
-    }
-    let before = board(w.conn(), col.board_id).await?;
-    sqlx::query("delete from columns where id = ?").bind(id).execute(w.conn()).await?;
-    w.record(Action::Delete, Some(&col), None).await?;
-    if before.done_column_id == Some(id) {
-        let after = board(w.conn(), col.board_id).await?;
-        w.record(Action::Update, Some(&before), Some(&after)).await?;
-    }
-    w.commit().await?;
-    Ok(col)
+    db.write(Some(actor), move |w| {
+        let col = column(w, id)?;
+        require_member_in(w, col.board_id, actor)?;
+        let cards: Vec<Card> = w.all(&format!("{CARD_SELECT} where c.column_id = ? order by c.rank, c.id"), [id])?;
+        for c in &cards {
+            super::checklist::record_card_deleted(w, c.id)?;
+        }
+        w.exec("delete from cards where column_id = ?", [id])?;
+        for c in &cards {
+            w.record(Action::Delete, Some(c), None)?;
+        }
+        let before = board(w, col.board_id)?;
+        w.exec("delete from columns where id = ?", [id])?;
+        w.record(Action::Delete, Some(&col), None)?;
+        if before.done_column_id == Some(id) {
+            let after = board(w, col.board_id)?;
+            w.record(Action::Update, Some(&before), Some(&after))?;
+        }
+        Ok(col)
+    })
+    .await
 }
 
 /// Adds a member by username.
 pub async fn add_member(db: &Db, actor: UserId, board: BoardId, username: &str) -> Result<Member> {
-    let mut w = db.write(Some(actor)).await?;
-    require_member(w.conn(), board, actor).await?;
-    let user: Option<UserId> = sqlx::query_scalar("select id from users where username = ?")
-        .bind(username.trim())
-        .fetch_optional(w.conn())
-        .await?;
-    let user = user.ok_or_else(|| Error::invalid("username", format!("No user called {:?}", username.trim())))?;
-    let added = sqlx::query(
-        "insert into board_members (board_id, user_id, role, added_at) values (?, ?, 'member', ?) on conflict do nothing",
-    )
-    .bind(board)
-    .bind(user)
-    .bind(now())
-    .execute(w.conn())
-    .await?
-    .rows_affected();
-    if added == 0 {
-        return Err(Error::Conflict(format!("{} is already a member", username.trim())));
-    }
-    let m = member(w.conn(), board, user).await?;
-    w.record(Action::Create, None, Some(&m)).await?;
-    w.commit().await?;
-    Ok(m)
+    let username = username.trim().to_owned();
+    db.write(Some(actor), move |w| {
+        require_member_in(w, board, actor)?;
+        let user: Option<(UserId,)> = w.opt("select id from users where username = ?", [&username])?;
+        let (user,) = user.ok_or_else(|| Error::invalid("username", format!("No user called {username:?}")))?;
+        let added = w.exec(
+            "insert into board_members (board_id, user_id, role, added_at) values (?, ?, 'member', ?) on conflict do nothing",
+            rusqlite::params![board, user, Ts(now())],
+        )?;
+        if added == 0 {
+            return Err(Error::Conflict(format!("{username} is already a member")));
+        }
+        let m = member(w, board, user)?;
+        w.record(Action::Create, None, Some(&m))?;
+        Ok(m)
+    })
+    .await
 }
 
 /// Removes a member by username; their cards become unassigned. The owner cannot be removed.
 pub async fn remove_member(db: &Db, actor: UserId, board: BoardId, username: &str) -> Result<()> {
-    let mut w = db.write(Some(actor)).await?;
-    require_member(w.conn(), board, actor).await?;
-    let user: Option<UserId> = sqlx::query_scalar("select id from users where username = ?")
-        .bind(username.trim())
-        .fetch_optional(w.conn())
-        .await?;
-    let m = member(w.conn(), board, user.ok_or(Error::NotFound)?).await?;
-    if m.role == Role::Owner {
-        return Err(Error::Conflict("the board's owner cannot be removed".into()));
-    }
-    let cards: Vec<Card> = sqlx::query_as(&format!("{CARD_SELECT} where c.board_id = ? and c.assignee_id = ?"))
-        .bind(board)
-        .bind(m.user_id)
-        .fetch_all(w.conn())
-        .await?;
-    for before in cards {
-        let after = Card {
-            assignee_id: None,
-            assignee: None,
-            version: before.version + 1,
-            updated_at: now(),
-            ..before.clone()
-        };
-        sqlx::query("update cards set assignee_id = null, version = ?, updated_at = ? where id = ?")
-            .bind(after.version)
-            .bind(after.updated_at)
-            .bind(after.id)
-            .execute(w.conn())
-            .await?;
-        w.record(Action::Update, Some(&before), Some(&after)).await?;
-    }
-    sqlx::query("delete from board_members where board_id = ? and user_id = ?")
-        .bind(board)
-        .bind(m.user_id)
-        .execute(w.conn())
-        .await?;
-    w.record(Action::Delete, Some(&m), None).await?;
-    w.commit().await?;
-    Ok(())
+    let username = username.trim().to_owned();
+    db.write(Some(actor), move |w| {
+        require_member_in(w, board, actor)?;
+        let user: Option<(UserId,)> = w.opt("select id from users where username = ?", [&username])?;
+        let m = member(w, board, user.ok_or(Error::NotFound)?.0)?;
+        if m.role == Role::Owner {
+            return Err(Error::Conflict("the board's owner cannot be removed".into()));
+        }
+        let cards: Vec<Card> = w.all(
+            &format!("{CARD_SELECT} where c.board_id = ? and c.assignee_id = ?"),
+            rusqlite::params![board, m.user_id],
+        )?;
+        for before in cards {
+            let after = Card {
+                assignee_id: None,
+                assignee: None,
+                version: before.version + 1,
+                updated_at: now(),
+                ..before.clone()
+            };
+            w.exec(
+                "update cards set assignee_id = null, version = ?, updated_at = ? where id = ?",
+                rusqlite::params![after.version, Ts(after.updated_at), after.id],
+            )?;
+            w.record(Action::Update, Some(&before), Some(&after))?;
+        }
+        w.exec("delete from board_members where board_id = ? and user_id = ?", rusqlite::params![board, m.user_id])?;
+        w.record(Action::Delete, Some(&m), None)?;
+        Ok(())
+    })
+    .await
 }
 
 /// Every board's members (by name) and done column: where the hub's board access starts.

@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::{
     now,
     rank::rank_for,
     require_member,
-    rows::{card, column},
+    rows::{CARD_SELECT, card, column, require_member as require_member_in},
 };
 use crate::{
-    db::Db,
+    db::{Db, Ts, WriteTx},
     domain::*,
     error::{Error, Result},
     events::{Action, Event},
@@ -46,41 +46,36 @@ pub struct CardPatch {
 
 /// A card the viewer may see.
 pub async fn get(pool: &SqlitePool, viewer: UserId, id: CardId) -> Result<Card> {
-    let mut conn = pool.acquire().await?;
-    let c = card(&mut conn, id).await?;
-    require_member(&mut *conn, c.board_id, viewer).await?;
+    let c: Card = sqlx::query_as(&format!("{CARD_SELECT} where c.id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+    require_member(pool, c.board_id, viewer).await?;
     Ok(c)
 }
 
 /// The member called `username` on `board`: their id and their name as stored.
-async fn assignee(conn: &mut SqliteConnection, board: BoardId, username: &str) -> Result<(UserId, String)> {
-    sqlx::query_as(
+fn assignee(w: &WriteTx<'_>, board: BoardId, username: &str) -> Result<(UserId, String)> {
+    w.opt(
         "select u.id, u.username from users u join board_members m on m.user_id = u.id where m.board_id = ? and u.username = ?",
-    )
-    .bind(board)
-    .bind(username.trim())
-    .fetch_optional(conn)
-    .await?
+        rusqlite::params![board, username.trim()],
+    )?
     .ok_or_else(|| Error::invalid("assignee", format!("{:?} is not a member of this board", username.trim())))
 }
 
 /// One answer for a column that does not exist and one on a board the user may not see.
 const NO_SUCH_COLUMN: &str = "No such column on this board";
 
-async fn column_on_board(conn: &mut SqliteConnection, board: BoardId, id: ColumnId) -> Result<Column> {
-    let col = column(conn, id).await.map_err(|_| Error::invalid("column_id", NO_SUCH_COLUMN))?;
+fn column_on_board(w: &WriteTx<'_>, board: BoardId, id: ColumnId) -> Result<Column> {
+    let col = column(w, id).map_err(|_| Error::invalid("column_id", NO_SUCH_COLUMN))?;
     if col.board_id != board {
         return Err(Error::invalid("column_id", NO_SUCH_COLUMN));
     }
     Ok(col)
 }
 
-async fn rank_in(
-    conn: &mut SqliteConnection,
-    column: ColumnId,
-    except: Option<CardId>,
-    place: Place,
-) -> Result<String> {
+fn rank_in(w: &WriteTx<'_>, column: ColumnId, except: Option<CardId>, place: Place) -> Result<String> {
     // Appending or prepending needs only the neighbour at that end, read through the
     // (column_id, rank, id) index: creating a card must not cost O(cards in the column).
     if except.is_none() && matches!(place, Place::First | Place::Last) {
@@ -89,13 +84,11 @@ async fn rank_in(
         } else {
             "select id, rank from cards where column_id = ? order by rank desc, id desc limit 1"
         };
-        let edge: Option<(i64, String)> = sqlx::query_as(sql).bind(column).fetch_optional(&mut *conn).await?;
+        let edge: Option<(i64, String)> = w.opt(sql, [column])?;
         return rank_for(edge.as_slice(), place);
     }
-    let all: Vec<(i64, String)> = sqlx::query_as("select id, rank from cards where column_id = ? order by rank, id")
-        .bind(column)
-        .fetch_all(conn)
-        .await?;
+    let all: Vec<(i64, String)> =
+        w.all("select id, rank from cards where column_id = ? order by rank, id", [column])?;
     let place = match except {
         Some(me) => super::rank::step(&all, me.0, place).unwrap_or(place),
         None => place,
@@ -104,16 +97,15 @@ async fn rank_in(
     rank_for(&siblings, place)
 }
 
-/// Where a new card goes, checked in one statement: every statement is a round trip to SQLite's
-/// worker thread inside the write lock, so the checks a create needs are read together.
+/// Where a new card goes, checked in one statement: the checks a create needs are read together.
 struct CreateTarget {
     column_id: ColumnId,
     /// For `First` / `Last`: the card at that end of the column (or none), which is all a rank needs.
     edge: Option<Vec<(i64, String)>>,
 }
 
-async fn create_target(
-    conn: &mut SqliteConnection,
+fn create_target(
+    w: &WriteTx<'_>,
     board: BoardId,
     actor: UserId,
     column: Option<ColumnId>,
@@ -136,7 +128,7 @@ async fn create_target(
                   (select count(*) from (select 1 from cards where board_id = ?1 limit ?4))"#
     );
     let (board_exists, role, column_board, column_id, edge_id, edge_rank, cards): Row =
-        sqlx::query_as(&sql).bind(board).bind(actor).bind(column).bind(max_cards.max(0)).fetch_one(conn).await?;
+        w.one(&sql, rusqlite::params![board, actor, column, max_cards.max(0)])?;
     // A board that exists but is not theirs looks exactly like one that does not exist.
     if !board_exists || role.is_none() {
         return Err(Error::NotFound);
@@ -160,116 +152,121 @@ async fn create_target(
 
 /// Creates a card on `board`.
 pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Card> {
-    let mut w = db.write(Some(actor)).await?;
-    let target = create_target(w.conn(), board, actor, new.column_id, new.place, db.max_cards_per_board).await?;
-    let column_id = target.column_id;
-    let assignee = match &new.assignee {
-        Some(name) if !name.trim().is_empty() => Some(assignee(w.conn(), board, name).await?),
-        _ => None,
-    };
-    let rank = match target.edge {
-        Some(edge) => rank_for(&edge, new.place)?,
-        None => rank_in(w.conn(), column_id, None, new.place).await?,
-    };
-    let t = now();
-    let labels = new.labels.into_vec();
-    let id: CardId = sqlx::query_scalar(
-        r#"insert into cards (board_id, column_id, title, description, assignee_id, labels, rank, created_at, updated_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id"#,
-    )
-    .bind(board)
-    .bind(column_id)
-    .bind(new.title.as_str())
-    .bind(new.description.as_str())
-    .bind(assignee.as_ref().map(|(id, _)| *id))
-    .bind(sqlx::types::Json(&labels))
-    .bind(&rank)
-    .bind(t)
-    .bind(t)
-    .fetch_one(w.conn())
-    .await?;
-    // Everything in the row is known here: no second read inside the write lock.
-    let (assignee_id, assignee) = assignee.unzip();
-    let created = Card {
-        id,
-        board_id: board,
-        column_id,
-        title: new.title.as_str().to_owned(),
-        description: new.description.as_str().to_owned(),
-        assignee_id,
-        assignee,
-        labels,
-        rank,
-        version: 1,
-        checklist_done: 0,
-        checklist_total: 0,
-        created_at: t,
-        updated_at: t,
-    };
-    w.record(Action::Create, None, Some(&created)).await?;
-    w.commit().await?;
-    Ok(created)
+    let max_cards = db.max_cards_per_board;
+    db.write(Some(actor), move |w| {
+        let target = create_target(w, board, actor, new.column_id, new.place, max_cards)?;
+        let column_id = target.column_id;
+        let assignee = match &new.assignee {
+            Some(name) if !name.trim().is_empty() => Some(assignee(w, board, name)?),
+            _ => None,
+        };
+        let rank = match target.edge {
+            Some(edge) => rank_for(&edge, new.place)?,
+            None => rank_in(w, column_id, None, new.place)?,
+        };
+        let t = now();
+        let labels = new.labels.into_vec();
+        let (id,): (CardId,) = w.one(
+            r#"insert into cards (board_id, column_id, title, description, assignee_id, labels, rank, created_at, updated_at)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id"#,
+            rusqlite::params![
+                board,
+                column_id,
+                new.title.as_str(),
+                new.description.as_str(),
+                assignee.as_ref().map(|(id, _)| *id),
+                serde_json::to_string(&labels).map_err(anyhow::Error::from)?,
+                &rank,
+                Ts(t),
+                Ts(t),
+            ],
+        )?;
+        // Everything in the row is known here: no second read.
+        let (assignee_id, assignee) = assignee.unzip();
+        let created = Card {
+            id,
+            board_id: board,
+            column_id,
+            title: new.title.as_str().to_owned(),
+            description: new.description.as_str().to_owned(),
+            assignee_id,
+            assignee,
+            labels,
+            rank,
+            version: 1,
+            checklist_done: 0,
+            checklist_total: 0,
+            created_at: t,
+            updated_at: t,
+        };
+        w.record(Action::Create, None, Some(&created))?;
+        Ok(created)
+    })
+    .await
 }
 
 /// Applies `patch` to a card; a move rewrites only this card's row.
 pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Result<Card> {
-    let mut w = db.write(Some(actor)).await?;
-    let before = card(w.conn(), id).await?;
-    require_member(w.conn(), before.board_id, actor).await?;
-    if let Some(v) = patch.expected_version.filter(|v| *v != before.version) {
-        return Err(Error::Conflict(format!(
-            "this card changed since you opened it (you had version {v}, it is now version {})",
-            before.version
-        )));
-    }
-    let assignee_id = match &patch.assignee {
-        None => before.assignee_id,
-        Some(None) => None,
-        Some(Some(name)) if name.trim().is_empty() => None,
-        Some(Some(name)) => Some(assignee(w.conn(), before.board_id, name).await?.0),
-    };
-    let column_id = match patch.column_id {
-        Some(c) => column_on_board(w.conn(), before.board_id, c).await?.id,
-        None => before.column_id,
-    };
-    let rank = match (patch.place, column_id != before.column_id) {
-        (Some(p), _) => rank_in(w.conn(), column_id, Some(id), p).await?,
-        (None, true) => rank_in(w.conn(), column_id, Some(id), Place::Last).await?,
-        (None, false) => before.rank.clone(),
-    };
-    sqlx::query(
-        r#"update cards set title = ?, description = ?, assignee_id = ?, labels = ?, column_id = ?, rank = ?,
-           version = version + 1, updated_at = ? where id = ?"#,
-    )
-    .bind(patch.title.as_ref().map_or(before.title.as_str(), |t| t.as_str()))
-    .bind(patch.description.as_ref().map_or(before.description.as_str(), |d| d.as_str()))
-    .bind(assignee_id)
-    .bind(sqlx::types::Json(patch.labels.map_or_else(|| before.labels.clone(), Labels::into_vec)))
-    .bind(column_id)
-    .bind(rank)
-    .bind(now())
-    .bind(id)
-    .execute(w.conn())
-    .await?;
-    let after = card(w.conn(), id).await?;
-    w.record(Action::Update, Some(&before), Some(&after)).await?;
-    w.commit().await?;
-    Ok(after)
+    db.write(Some(actor), move |w| {
+        let before = card(w, id)?;
+        require_member_in(w, before.board_id, actor)?;
+        if let Some(v) = patch.expected_version.filter(|v| *v != before.version) {
+            return Err(Error::Conflict(format!(
+                "this card changed since you opened it (you had version {v}, it is now version {})",
+                before.version
+            )));
+        }
+        let assignee_id = match &patch.assignee {
+            None => before.assignee_id,
+            Some(None) => None,
+            Some(Some(name)) if name.trim().is_empty() => None,
+            Some(Some(name)) => Some(assignee(w, before.board_id, name)?.0),
+        };
+        let column_id = match patch.column_id {
+            Some(c) => column_on_board(w, before.board_id, c)?.id,
+            None => before.column_id,
+        };
+        let rank = match (patch.place, column_id != before.column_id) {
+            (Some(p), _) => rank_in(w, column_id, Some(id), p)?,
+            (None, true) => rank_in(w, column_id, Some(id), Place::Last)?,
+            (None, false) => before.rank.clone(),
+        };
+        let labels = patch.labels.map_or_else(|| before.labels.clone(), Labels::into_vec);
+        w.exec(
+            r#"update cards set title = ?, description = ?, assignee_id = ?, labels = ?, column_id = ?, rank = ?,
+               version = version + 1, updated_at = ? where id = ?"#,
+            rusqlite::params![
+                patch.title.as_ref().map_or(before.title.as_str(), |t| t.as_str()),
+                patch.description.as_ref().map_or(before.description.as_str(), |d| d.as_str()),
+                assignee_id,
+                serde_json::to_string(&labels).map_err(anyhow::Error::from)?,
+                column_id,
+                rank,
+                Ts(now()),
+                id,
+            ],
+        )?;
+        let after = card(w, id)?;
+        w.record(Action::Update, Some(&before), Some(&after))?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Deletes a card; `expected_version` guards against deleting a card someone just changed.
 pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option<i64>) -> Result<Card> {
-    let mut w = db.write(Some(actor)).await?;
-    let before = card(w.conn(), id).await?;
-    require_member(w.conn(), before.board_id, actor).await?;
-    if expected_version.is_some_and(|v| v != before.version) {
-        return Err(Error::Conflict("this card changed since you opened it".into()));
-    }
-    super::checklist::record_card_deleted(&mut w, id).await?;
-    sqlx::query("delete from cards where id = ?").bind(id).execute(w.conn()).await?;
-    w.record(Action::Delete, Some(&before), None).await?;
-    w.commit().await?;
-    Ok(before)
+    db.write(Some(actor), move |w| {
+        let before = card(w, id)?;
+        require_member_in(w, before.board_id, actor)?;
+        if expected_version.is_some_and(|v| v != before.version) {
+            return Err(Error::Conflict("this card changed since you opened it".into()));
+        }
+        super::checklist::record_card_deleted(w, id)?;
+        w.exec("delete from cards where id = ?", [id])?;
+        w.record(Action::Delete, Some(&before), None)?;
+        Ok(before)
+    })
+    .await
 }
 
 /// The changes made to a card after `version`, oldest first: what a conflicting editor is shown.

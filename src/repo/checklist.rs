@@ -3,16 +3,15 @@
 //!
 //! handler → **repository** → event bus → hub → renderer → socket.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::{
     now,
     rank::{rank_for, step},
-    require_member,
-    rows::card,
+    rows::{card, require_member},
 };
 use crate::{
-    db::{Db, WriteTx},
+    db::{Db, Ts, WriteTx},
     domain::*,
     error::{Error, Result},
     events::Action,
@@ -29,26 +28,18 @@ pub struct ChecklistPatch {
     pub expected_version: Option<i64>,
 }
 
-async fn item(conn: &mut SqliteConnection, id: ChecklistItemId) -> Result<ChecklistItem> {
-    sqlx::query_as("select * from checklist_items where id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(Error::NotFound)
+fn item(w: &WriteTx<'_>, id: ChecklistItemId) -> Result<ChecklistItem> {
+    w.one("select * from checklist_items where id = ?", [id])
 }
 
 /// The items of a card, in order, as (id, rank): what a rank is computed from.
-async fn ranks(conn: &mut SqliteConnection, card: CardId) -> Result<Vec<(i64, String)>> {
-    Ok(sqlx::query_as("select id, rank from checklist_items where card_id = ? order by rank, id")
-        .bind(card)
-        .fetch_all(conn)
-        .await?)
+fn ranks(w: &WriteTx<'_>, card: CardId) -> Result<Vec<(i64, String)>> {
+    w.all("select id, rank from checklist_items where card_id = ? order by rank, id", [card])
 }
 
 /// A card's checklist, in order, for a viewer who may see the card.
 pub async fn for_card(pool: &SqlitePool, viewer: UserId, card_id: CardId) -> Result<Vec<ChecklistItem>> {
-    let c = card(&mut *pool.acquire().await?, card_id).await?;
-    require_member(pool, c.board_id, viewer).await?;
+    let c = super::cards::get(pool, viewer, card_id).await?;
     Ok(sqlx::query_as("select * from checklist_items where card_id = ? order by rank, id")
         .bind(c.id)
         .fetch_all(pool)
@@ -57,96 +48,85 @@ pub async fn for_card(pool: &SqlitePool, viewer: UserId, card_id: CardId) -> Res
 
 /// Records the card's update when its done/total count changed, so the card on the board (and
 /// `cards.*` subscribers) see the new count. `before` is the card as read before the change.
-async fn record_count(w: &mut WriteTx, before: &Card) -> Result<()> {
-    let after = card(w.conn(), before.id).await?;
+fn record_count(w: &mut WriteTx<'_>, before: &Card) -> Result<()> {
+    let after = card(w, before.id)?;
     if (after.checklist_done, after.checklist_total) != (before.checklist_done, before.checklist_total) {
-        w.record(Action::Update, Some(before), Some(&after)).await?;
+        w.record(Action::Update, Some(before), Some(&after))?;
     }
     Ok(())
 }
 
 /// Adds an item at the end of a card's checklist.
 pub async fn create(db: &Db, actor: UserId, card_id: CardId, text: &ChecklistText) -> Result<ChecklistItem> {
-    let mut w = db.write(Some(actor)).await?;
-    let c = card(w.conn(), card_id).await?;
-    require_member(w.conn(), c.board_id, actor).await?;
-    let last: Option<(i64, String)> =
-        sqlx::query_as("select id, rank from checklist_items where card_id = ? order by rank desc, id desc limit 1")
-            .bind(c.id)
-            .fetch_optional(w.conn())
-            .await?;
-    let rank = rank_for(last.as_slice(), Place::Last)?;
-    let t = now();
-    let created: ChecklistItem = sqlx::query_as(
-        r#"insert into checklist_items (board_id, card_id, text, rank, created_at, updated_at)
-           values (?, ?, ?, ?, ?, ?) returning *"#,
-    )
-    .bind(c.board_id)
-    .bind(c.id)
-    .bind(text.as_str())
-    .bind(&rank)
-    .bind(t)
-    .bind(t)
-    .fetch_one(w.conn())
-    .await?;
-    w.record(Action::Create, None, Some(&created)).await?;
-    record_count(&mut w, &c).await?;
-    w.commit().await?;
-    Ok(created)
+    let text = text.as_str().to_owned();
+    db.write(Some(actor), move |w| {
+        let c = card(w, card_id)?;
+        require_member(w, c.board_id, actor)?;
+        let last: Option<(i64, String)> = w.opt(
+            "select id, rank from checklist_items where card_id = ? order by rank desc, id desc limit 1",
+            [c.id],
+        )?;
+        let rank = rank_for(last.as_slice(), Place::Last)?;
+        let t = Ts(now());
+        let created: ChecklistItem = w.one(
+            r#"insert into checklist_items (board_id, card_id, text, rank, created_at, updated_at)
+               values (?, ?, ?, ?, ?, ?) returning *"#,
+            rusqlite::params![c.board_id, c.id, text, &rank, t, t],
+        )?;
+        w.record(Action::Create, None, Some(&created))?;
+        record_count(w, &c)?;
+        Ok(created)
+    })
+    .await
 }
 
 /// Applies `patch` to an item. A patch that changes nothing (ticking a ticked item, moving the
 /// first item up) writes nothing and records no event, so a repeated form post is harmless.
 pub async fn update(db: &Db, actor: UserId, id: ChecklistItemId, patch: ChecklistPatch) -> Result<ChecklistItem> {
-    let mut w = db.write(Some(actor)).await?;
-    let before = item(w.conn(), id).await?;
-    require_member(w.conn(), before.board_id, actor).await?;
-    if let Some(v) = patch.expected_version.filter(|v| *v != before.version) {
-        return Err(Error::Conflict(format!(
-            "this checklist item changed since you read it (you had version {v}, it is now version {})",
-            before.version
-        )));
-    }
-    let rank = match patch.place {
-        None => before.rank.clone(),
-        Some(p) => {
-            let all = ranks(w.conn(), before.card_id).await?;
-            // Already at that end: the item stays where it is.
-            match step(&all, id.0, p) {
-                None => before.rank.clone(),
-                Some(p) => {
-                    let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| *s != id.0).collect();
-                    let at_end = match p {
-                        Place::First => siblings.first().is_none_or(|(_, r)| before.rank < *r),
-                        Place::Last => siblings.last().is_none_or(|(_, r)| before.rank > *r),
-                        _ => false,
-                    };
-                    if at_end { before.rank.clone() } else { rank_for(&siblings, p)? }
+    db.write(Some(actor), move |w| {
+        let before = item(w, id)?;
+        require_member(w, before.board_id, actor)?;
+        if let Some(v) = patch.expected_version.filter(|v| *v != before.version) {
+            return Err(Error::Conflict(format!(
+                "this checklist item changed since you read it (you had version {v}, it is now version {})",
+                before.version
+            )));
+        }
+        let rank = match patch.place {
+            None => before.rank.clone(),
+            Some(p) => {
+                let all = ranks(w, before.card_id)?;
+                // Already at that end: the item stays where it is.
+                match step(&all, id.0, p) {
+                    None => before.rank.clone(),
+                    Some(p) => {
+                        let siblings: Vec<(i64, String)> = all.into_iter().filter(|(s, _)| *s != id.0).collect();
+                        let at_end = match p {
+                            Place::First => siblings.first().is_none_or(|(_, r)| before.rank < *r),
+                            Place::Last => siblings.last().is_none_or(|(_, r)| before.rank > *r),
+                            _ => false,
+                        };
+                        if at_end { before.rank.clone() } else { rank_for(&siblings, p)? }
+                    }
                 }
             }
+        };
+        let text = patch.text.as_ref().map_or(before.text.as_str(), |t| t.as_str());
+        let done = patch.done.unwrap_or(before.done);
+        if text == before.text && done == before.done && rank == before.rank {
+            return Ok(before);
         }
-    };
-    let text = patch.text.as_ref().map_or(before.text.as_str(), |t| t.as_str());
-    let done = patch.done.unwrap_or(before.done);
-    if text == before.text && done == before.done && rank == before.rank {
-        return Ok(before);
-    }
-    let card_before = card(w.conn(), before.card_id).await?;
-    let after: ChecklistItem = sqlx::query_as(
-        r#"update checklist_items set text = ?, done = ?, rank = ?, version = version + 1, updated_at = ?
-           where id = ? returning *"#,
-    )
-    .bind(text)
-    .bind(done)
-    .bind(&rank)
-    .bind(now())
-    .bind(id)
-    .fetch_one(w.conn())
-    .await?;
-    w.record(Action::Update, Some(&before), Some(&after)).await?;
-    record_count(&mut w, &card_before).await?;
-    w.commit().await?;
-    Ok(after)
+        let card_before = card(w, before.card_id)?;
+        let after: ChecklistItem = w.one(
+            r#"update checklist_items set text = ?, done = ?, rank = ?, version = version + 1, updated_at = ?
+               where id = ? returning *"#,
+            rusqlite::params![text, done, &rank, Ts(now()), id],
+        )?;
+        w.record(Action::Update, Some(&before), Some(&after))?;
+        record_count(w, &card_before)?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Deletes an item; `expected_version` guards against deleting an item someone just changed.
@@ -156,29 +136,28 @@ pub async fn delete(
     id: ChecklistItemId,
     expected_version: Option<i64>,
 ) -> Result<ChecklistItem> {
-    let mut w = db.write(Some(actor)).await?;
-    let before = item(w.conn(), id).await?;
-    require_member(w.conn(), before.board_id, actor).await?;
-    if expected_version.is_some_and(|v| v != before.version) {
-        return Err(Error::Conflict("this checklist item changed since you read it".into()));
-    }
-    let card_before = card(w.conn(), before.card_id).await?;
-    sqlx::query("delete from checklist_items where id = ?").bind(id).execute(w.conn()).await?;
-    w.record(Action::Delete, Some(&before), None).await?;
-    record_count(&mut w, &card_before).await?;
-    w.commit().await?;
-    Ok(before)
+    db.write(Some(actor), move |w| {
+        let before = item(w, id)?;
+        require_member(w, before.board_id, actor)?;
+        if expected_version.is_some_and(|v| v != before.version) {
+            return Err(Error::Conflict("this checklist item changed since you read it".into()));
+        }
+        let card_before = card(w, before.card_id)?;
+        w.exec("delete from checklist_items where id = ?", [id])?;
+        w.record(Action::Delete, Some(&before), None)?;
+        record_count(w, &card_before)?;
+        Ok(before)
+    })
+    .await
 }
 
 /// Records a `delete` event for each item of a card about to be deleted (the rows themselves go
 /// by `on delete cascade`), so `checklist_items` subscribers are never left holding them.
-pub(crate) async fn record_card_deleted(w: &mut WriteTx, card_id: CardId) -> Result<()> {
-    let items: Vec<ChecklistItem> = sqlx::query_as("select * from checklist_items where card_id = ? order by rank, id")
-        .bind(card_id)
-        .fetch_all(w.conn())
-        .await?;
+pub(crate) fn record_card_deleted(w: &mut WriteTx<'_>, card_id: CardId) -> Result<()> {
+    let items: Vec<ChecklistItem> =
+        w.all("select * from checklist_items where card_id = ? order by rank, id", [card_id])?;
     for i in &items {
-        w.record(Action::Delete, Some(i), None).await?;
+        w.record(Action::Delete, Some(i), None)?;
     }
     Ok(())
 }

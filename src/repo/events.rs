@@ -103,23 +103,17 @@ pub async fn load_range(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<
 /// Deletes events beyond the retention (by count and by age) and moves `pruned_through` up.
 pub async fn prune(db: &Db, keep: i64, max_age: std::time::Duration) -> Result<u64> {
     let cutoff = OffsetDateTime::now_utc() - max_age;
-    let mut w = db.write(None).await?;
-    let by_count: i64 =
-        sqlx::query_scalar("select coalesce(max(seq), 0) - ? from events").bind(keep).fetch_one(w.conn()).await?;
-    let by_age: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from events where created_at < ?")
-        .bind(cutoff)
-        .fetch_one(w.conn())
-        .await?;
-    let through = by_count.max(by_age);
-    let mut deleted = 0;
-    if through > 0 {
-        deleted =
-            sqlx::query("delete from events where seq <= ?").bind(through).execute(w.conn()).await?.rows_affected();
-        sqlx::query("update stream set pruned_through = max(pruned_through, ?) where id = 1")
-            .bind(through)
-            .execute(w.conn())
-            .await?;
-    }
-    w.commit().await?;
-    Ok(deleted)
+    db.write(None, move |w| {
+        let (by_count,): (i64,) = w.one("select coalesce(max(seq), 0) - ? from events", [keep])?;
+        let (by_age,): (i64,) =
+            w.one("select coalesce(max(seq), 0) from events where created_at < ?", [crate::db::Ts(cutoff)])?;
+        let through = by_count.max(by_age);
+        if through <= 0 {
+            return Ok(0);
+        }
+        let deleted = w.exec("delete from events where seq <= ?", [through])?;
+        w.exec("update stream set pruned_through = max(pruned_through, ?) where id = 1", [through])?;
+        Ok(deleted as u64)
+    })
+    .await
 }

@@ -3,8 +3,9 @@
 
 use sqlx::SqlitePool;
 
+use super::rows;
 use crate::{
-    db::Db,
+    db::{Db, Ts},
     domain::{Card, Comment, Member, User, UserId, Username, account_key},
     error::{Error, Result},
     events::Action,
@@ -12,48 +13,43 @@ use crate::{
 
 /// Creates a user from an already computed Argon2id hash; a taken username is a form error.
 pub async fn create(db: &Db, username: &Username, password_hash: &str, is_admin: bool) -> Result<User> {
-    let mut w = db.write(None).await?;
-    let user = sqlx::query_as::<_, User>(
-        r#"insert into users (username, password_hash, is_admin, created_at) values (?, ?, ?, ?)
-           returning id, username, is_admin"#,
-    )
-    .bind(username.as_str())
-    .bind(password_hash)
-    .bind(is_admin)
-    .bind(super::now())
-    .fetch_one(w.conn())
+    let (username, hash) = (username.as_str().to_owned(), password_hash.to_owned());
+    db.write(None, move |w| {
+        w.one(
+            r#"insert into users (username, password_hash, is_admin, created_at) values (?, ?, ?, ?)
+               returning id, username, is_admin"#,
+            rusqlite::params![username, hash, is_admin, Ts(super::now())],
+        )
+        .map_err(|e| if e.is_unique_violation() { Error::invalid("username", "That username is taken") } else { e })
+    })
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::invalid("username", "That username is taken"),
-        _ => e.into(),
-    })?;
-    w.commit().await?;
-    Ok(user)
 }
 
 /// Makes an existing user an admin (or not); returns their id. Used by the CLI. Open sessions see
 /// the change on their next request (rights are read per request).
 pub async fn set_admin(db: &Db, username: &str, is_admin: bool) -> Result<UserId> {
-    let mut w = db.write(None).await?;
-    let id: Option<UserId> = sqlx::query_scalar("update users set is_admin = ? where username = ? returning id")
-        .bind(is_admin)
-        .bind(account_key(username))
-        .fetch_optional(w.conn())
-        .await?;
-    w.commit().await?;
-    id.ok_or(Error::NotFound)
+    let account = account_key(username);
+    db.write(None, move |w| {
+        let (id,): (UserId,) = w.one(
+            "update users set is_admin = ? where username = ? returning id",
+            rusqlite::params![is_admin, account],
+        )?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Replaces a user's password hash; returns their id. Used by the CLI.
 pub async fn set_password(db: &Db, username: &str, password_hash: &str) -> Result<UserId> {
-    let mut w = db.write(None).await?;
-    let id: Option<UserId> = sqlx::query_scalar("update users set password_hash = ? where username = ? returning id")
-        .bind(password_hash)
-        .bind(account_key(username))
-        .fetch_optional(w.conn())
-        .await?;
-    w.commit().await?;
-    id.ok_or(Error::NotFound)
+    let (account, hash) = (account_key(username), password_hash.to_owned());
+    db.write(None, move |w| {
+        let (id,): (UserId,) = w.one(
+            "update users set password_hash = ? where username = ? returning id",
+            rusqlite::params![hash, account],
+        )?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Whether each of `ids` still exists, and is an admin: open sockets are checked against this,
@@ -72,60 +68,40 @@ pub async fn rights(pool: &SqlitePool, ids: &[UserId]) -> Result<std::collection
 /// (their cards unassigned, their comments deleted, every change an event), so the log and live
 /// clients stay consistent. Their tokens go with them; their sessions end on their next request.
 pub async fn delete(db: &Db, username: &str) -> Result<UserId> {
-    let mut w = db.write(None).await?;
-    let id: UserId = sqlx::query_scalar("select id from users where username = ?")
-        .bind(account_key(username))
-        .fetch_optional(w.conn())
-        .await?
-        .ok_or(Error::NotFound)?;
-    let owned: Vec<String> = sqlx::query_scalar("select name from boards where owner_id = ? order by id")
-        .bind(id)
-        .fetch_all(w.conn())
-        .await?;
-    if !owned.is_empty() {
-        return Err(Error::Conflict(format!(
-            "{username} owns {} board(s) ({}); delete them or give them to someone else first",
-            owned.len(),
-            owned.join(", ")
-        )));
-    }
-    let cards: Vec<Card> = sqlx::query_as(&format!("{} where c.assignee_id = ?", super::rows::CARD_SELECT))
-        .bind(id)
-        .fetch_all(w.conn())
-        .await?;
-    for before in cards {
-        sqlx::query("update cards set assignee_id = null, version = version + 1, updated_at = ? where id = ?")
-            .bind(super::now())
-            .bind(before.id)
-            .execute(w.conn())
-            .await?;
-        let after = super::rows::card(w.conn(), before.id).await?;
-        w.record(Action::Update, Some(&before), Some(&after)).await?;
-    }
-    let comments: Vec<Comment> = sqlx::query_as(
-        r#"select c.id, c.board_id, c.card_id, c.author_id, u.username as author, c.body, c.created_at
-           from comments c join users u on u.id = c.author_id where c.author_id = ?"#,
-    )
-    .bind(id)
-    .fetch_all(w.conn())
-    .await?;
-    for c in &comments {
-        w.record(Action::Delete, Some(c), None).await?;
-    }
-    let members: Vec<Member> = sqlx::query_as(
-        r#"select m.board_id, m.user_id, u.username, m.role, m.added_at
-           from board_members m join users u on u.id = m.user_id where m.user_id = ?"#,
-    )
-    .bind(id)
-    .fetch_all(w.conn())
-    .await?;
-    for m in &members {
-        w.record(Action::Delete, Some(m), None).await?;
-    }
-    // Memberships, comments and tokens go by `on delete cascade`.
-    sqlx::query("delete from users where id = ?").bind(id).execute(w.conn()).await?;
-    w.commit().await?;
-    Ok(id)
+    let (username, account) = (username.to_owned(), account_key(username));
+    db.write(None, move |w| {
+        let (id,): (UserId,) = w.one("select id from users where username = ?", [&account])?;
+        let owned: Vec<(String,)> = w.all("select name from boards where owner_id = ? order by id", [id])?;
+        if !owned.is_empty() {
+            let names: Vec<String> = owned.into_iter().map(|(n,)| n).collect();
+            return Err(Error::Conflict(format!(
+                "{username} owns {} board(s) ({}); delete them or give them to someone else first",
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        let cards: Vec<Card> = w.all(&format!("{} where c.assignee_id = ?", rows::CARD_SELECT), [id])?;
+        for before in cards {
+            w.exec(
+                "update cards set assignee_id = null, version = version + 1, updated_at = ? where id = ?",
+                rusqlite::params![Ts(super::now()), before.id],
+            )?;
+            let after = rows::card(w, before.id)?;
+            w.record(Action::Update, Some(&before), Some(&after))?;
+        }
+        let comments: Vec<Comment> = w.all(&format!("{} where c.author_id = ?", rows::COMMENT_SELECT), [id])?;
+        for c in &comments {
+            w.record(Action::Delete, Some(c), None)?;
+        }
+        let members: Vec<Member> = w.all(&format!("{} where m.user_id = ?", rows::MEMBER_SELECT), [id])?;
+        for m in &members {
+            w.record(Action::Delete, Some(m), None)?;
+        }
+        // Memberships, comments and tokens go by `on delete cascade`.
+        w.exec("delete from users where id = ?", [id])?;
+        Ok(id)
+    })
+    .await
 }
 
 /// The user and their password hash, for login; `account` is [`crate::domain::account_key`]'s.

@@ -17,11 +17,16 @@ async fn db_file(app: &TestApp) -> String {
 /// Lets the writer's connection grow the database by `extra_pages` at most: a disk that is full
 /// (`Some(0)`) or has room again (`None`). SQLite keeps the limit per connection.
 async fn limit_pages(app: &TestApp, extra_pages: Option<i64>) {
-    let mut w = app.state.db.write(None).await.expect("the writer begins a write");
-    let pages: i64 = sqlx::query_scalar("pragma page_count").fetch_one(w.conn()).await.unwrap();
-    let max = extra_pages.map_or(1_073_741_823, |extra| pages + extra);
-    sqlx::query(&format!("pragma max_page_count = {max}")).execute(w.conn()).await.unwrap();
-    w.commit().await.expect("and commits");
+    app.state
+        .db
+        .write(None, move |w| {
+            let (pages,): (i64,) = w.one("pragma page_count", [])?;
+            let max = extra_pages.map_or(1_073_741_823, |extra| pages + extra);
+            w.conn().execute_batch(&format!("pragma max_page_count = {max}"))?;
+            Ok(())
+        })
+        .await
+        .expect("the writer runs the pragma");
 }
 
 async fn health(app: &TestApp) -> (u16, serde_json::Value) {

@@ -419,6 +419,65 @@ async fn concurrent_writers_publish_in_sequence_order() {
 }
 
 #[tokio::test]
+async fn writes_that_fail_among_concurrent_ones_roll_back_alone_and_the_rest_commit_and_publish_once() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, _) = alice.board("B").await;
+    let mut rx = app.state.db.bus().subscribe();
+    // Sent all at once, so the writer takes them in batches. Every third is a change that writes
+    // (renames the board, records an event) and then fails: it must leave no trace.
+    let sends: Vec<_> = (0..90)
+        .map(|i| {
+            let (http, db) = (alice.http.clone(), app.state.db.clone());
+            let url = alice.url(&format!("/api/boards/{board}/cards"));
+            tokio::spawn(async move {
+                if i % 3 != 0 {
+                    let res = http.post(&url).json(&json!({"title": format!("good {i}")})).send().await.unwrap();
+                    return res.status().as_u16();
+                }
+                let failed = db
+                    .write(None, move |w| {
+                        w.exec("update boards set name = 'renamed' where id = ?", [board])?;
+                        let (b,): (String,) = w.one("select name from boards where id = ?", [board])?;
+                        assert_eq!(b, "renamed", "the change is visible inside its own job");
+                        Err::<(), _>(liveboard::error::Error::Conflict(format!("job {i} gives up")))
+                    })
+                    .await;
+                assert!(matches!(failed, Err(liveboard::error::Error::Conflict(_))), "{failed:?}");
+                409
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for s in sends {
+        statuses.push(s.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 60, "{statuses:?}");
+
+    let (_, snap) = alice.get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(snap["board"]["name"], "B", "no failed change is kept");
+    let mut titles: Vec<String> =
+        snap["cards"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_owned()).collect();
+    titles.sort();
+    let mut want: Vec<String> = (0..90).filter(|i| i % 3 != 0).map(|i| format!("good {i}")).collect();
+    want.sort();
+    assert_eq!(titles, want, "every good card is stored");
+
+    let mut published = Vec::new();
+    while published.len() < 60 {
+        published.push(tokio::time::timeout(WAIT, rx.recv()).await.unwrap().unwrap());
+    }
+    assert!(published.windows(2).all(|w| w[1].seq == w[0].seq + 1), "one event each, in order, no gap");
+    let stored: Vec<i64> = sqlx::query_scalar("select seq from events where seq > ? order by seq")
+        .bind(published[0].seq - 1)
+        .fetch_all(&app.state.db.read)
+        .await
+        .unwrap();
+    assert_eq!(stored, published.iter().map(|e| e.seq).collect::<Vec<_>>(), "the log holds what was published");
+    assert!(rx.try_recv().is_err(), "nothing else was published");
+}
+
+#[tokio::test]
 async fn health_answers_when_the_database_does() {
     let app = spawn_app().await;
     let res = reqwest::get(format!("{}/health", app.base)).await.unwrap();
@@ -529,10 +588,11 @@ async fn a_write_cancelled_while_it_begins_leaves_the_writer_usable() {
     let app = spawn_app().await;
     // Cancel `Db::write` at every point of its first microseconds, many times over.
     for i in 0..400u64 {
-        let _ = tokio::time::timeout(std::time::Duration::from_micros(i % 200), app.state.db.write(None)).await;
+        let write = app.state.db.write(None, |w| w.exec("update stream set id = id", []));
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(i % 200), write).await;
     }
-    let w = tokio::time::timeout(WAIT, app.state.db.write(None)).await.expect("the writer is free");
-    w.expect("a new write transaction begins").commit().await.expect("and commits");
+    let write = app.state.db.write(None, |w| w.exec("update stream set id = id", []));
+    tokio::time::timeout(WAIT, write).await.expect("the writer is free").expect("a new write commits");
 }
 
 #[tokio::test]

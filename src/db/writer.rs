@@ -1,0 +1,363 @@
+//! Storage: the writer thread. Every change and its event rows run here, as one job each, and the
+//! jobs waiting at a moment commit together (group commit); events publish after the commit, in
+//! `seq` order.
+//!
+//! handler → repository → **writer thread** → event bus.
+//!
+//! Why a thread of its own, with rusqlite, when the rest of the app reads through sqlx: a write is
+//! several statements, and through sqlx each one is a hand-off to the connection's worker thread
+//! and back to a tokio task that must then wait its turn behind every other request. Profiled, that
+//! was most of the server's CPU (task switches and wake-ups); SQLite itself was under 1 %. Here a
+//! job runs its statements back to back on the thread that owns the connection, so a write costs
+//! one hand-off in and one answer out, whatever its statements, and the answers of a whole batch
+//! go out after one COMMIT.
+//!
+//! Each job runs inside a savepoint: a job that fails rolls back alone and publishes nothing, the
+//! others of its batch still commit. When SQLite ends the transaction itself (SQLITE_FULL, an I/O
+//! error) the jobs already run in it lose their writes and are told so; the rest run in a new one.
+//! A job runs to the end even when the request that sent it has gone away.
+
+use std::{
+    collections::VecDeque,
+    path::{Path, PathBuf},
+    sync::{Arc, mpsc},
+    time::{Duration, Instant},
+};
+
+use rusqlite::{Connection, OpenFlags, Params, Row};
+
+use crate::{
+    domain::UserId,
+    error::{Error, Result},
+    events::{Action, Event, EventBus, Record},
+};
+
+/// Jobs committed together at most: enough to take a burst in a few commits, few enough that an
+/// answer never waits long behind its batch.
+const MAX_BATCH: usize = 64;
+
+/// A change in progress on the writer thread. Read and write through [`WriteTx::conn`] (or the
+/// helpers), record each changed record with [`WriteTx::record`]; return `Err` to roll back.
+pub struct WriteTx<'c> {
+    conn: &'c Connection,
+    actor: Option<UserId>,
+    events: Vec<Event>,
+    discard: bool,
+}
+
+/// Reads a typed value out of a row: what [`WriteTx::one`], [`WriteTx::opt`] and [`WriteTx::all`] return.
+pub trait FromRow: Sized {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self>;
+}
+
+macro_rules! tuple_from_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: rusqlite::types::FromSql),+> FromRow for ($($t,)+) {
+            fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> { Ok(($(row.get($i)?,)+)) }
+        }
+    };
+}
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
+tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+
+impl<'c> WriteTx<'c> {
+    /// The writer's connection, inside this job's savepoint.
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// The one row `sql` returns; [`Error::NotFound`] when there is none.
+    pub fn one<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<T> {
+        self.opt(sql, params)?.ok_or(Error::NotFound)
+    }
+
+    /// The first row `sql` returns, if any.
+    pub fn opt<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Option<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params)?;
+        Ok(match rows.next()? {
+            Some(row) => Some(T::from_row(row)?),
+            None => None,
+        })
+    }
+
+    /// Every row `sql` returns.
+    pub fn all<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, T::from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Runs a statement that returns no rows; the number of rows it changed.
+    pub fn exec(&self, sql: &str, params: impl Params) -> Result<usize> {
+        Ok(self.conn.prepare_cached(sql)?.execute(params)?)
+    }
+
+    /// Writes the event row for a change of one record in this transaction. Call it once per changed record.
+    pub fn record<R: Clone + Into<Record>>(
+        &mut self,
+        action: Action,
+        before: Option<&R>,
+        after: Option<&R>,
+    ) -> Result<()> {
+        let event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
+        let json = |r: &Option<Record>| r.as_ref().map(serde_json::to_string).transpose();
+        let (before, after) =
+            (json(&event.before).map_err(anyhow::Error::from)?, json(&event.after).map_err(anyhow::Error::from)?);
+        let (seq,): (i64,) = self.one(
+            r#"insert into events (board_id, collection, action, record_id, actor_id, before, after, created_at)
+               values (?, ?, ?, ?, ?, ?, ?, ?) returning seq"#,
+            rusqlite::params![
+                event.board_id,
+                event.collection.as_str(),
+                event.action.as_str(),
+                event.record_id,
+                event.actor_id,
+                before,
+                after,
+                crate::db::Ts(event.at),
+            ],
+        )?;
+        self.events.push(Event { seq, ..event });
+        Ok(())
+    }
+
+    /// Rolls this job back even though it succeeds: the health probe's trial write.
+    pub(crate) fn discard(&mut self) {
+        self.discard = true;
+    }
+}
+
+/// A job's answer, held until its batch has committed (or failed to).
+type Answer = Box<dyn FnOnce(Option<Error>) + Send>;
+
+/// A change given its transaction (or, when it cannot run, the reason): whether it succeeded, and
+/// its answer.
+type Change = Box<dyn for<'t, 'c> FnOnce(std::result::Result<&'t mut WriteTx<'c>, Error>) -> (bool, Answer) + Send>;
+
+/// One change to run: who makes it, and the change itself, which hands back whether it succeeded
+/// and how to answer once the batch is settled. Given an error instead of a transaction, it does
+/// not run and answers with that error.
+struct Job {
+    actor: Option<UserId>,
+    run: Change,
+}
+
+/// What the writer thread is sent.
+enum Msg {
+    Job(Job),
+    /// Close the connection and end the thread.
+    Stop,
+}
+
+/// The handle to the writer thread: cheap to clone, every clone feeding the same thread.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Msg>,
+}
+
+/// The last COMMIT that failed, until a later one succeeds: what `/health` reports.
+pub type CommitFailure = Arc<std::sync::Mutex<Option<(Instant, String)>>>;
+
+impl Writer {
+    /// Opens the writer's connection to `path` (already created and migrated) and starts its thread.
+    pub fn start(path: &Path, bus: EventBus, commit_failure: CommitFailure) -> Result<Self> {
+        let path = path.to_owned();
+        let conn = open(&path)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || Thread { conn, path, bus, commit_failure }.run(rx))
+            .map_err(anyhow::Error::from)?;
+        Ok(Self { tx })
+    }
+
+    /// Runs `change` as one job on the writer thread and waits for its answer, which comes after
+    /// its batch has committed and its events are published. `actor` is stamped on every event.
+    pub async fn write<T, F>(&self, actor: Option<UserId>, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let run = Box::new(move |w: std::result::Result<&mut WriteTx<'_>, Error>| {
+            let result = w.and_then(change);
+            let ok = result.is_ok();
+            let answer: Answer = Box::new(move |lost: Option<Error>| {
+                // A change that succeeded but whose batch did not commit gets the reason it was lost.
+                let _ = reply.send(match lost {
+                    Some(e) if ok => Err(e),
+                    _ => result,
+                });
+            });
+            (ok, answer)
+        });
+        self.tx.send(Msg::Job(Job { actor, run })).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Stops the thread once the jobs sent before have run, closing its connection.
+    pub fn stop(&self) {
+        let _ = self.tx.send(Msg::Stop);
+    }
+}
+
+fn stopped() -> Error {
+    Error::Other(anyhow::anyhow!("the database writer has stopped"))
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch(
+        "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma temp_store = memory;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+/// The writer thread's own state.
+struct Thread {
+    conn: Connection,
+    path: PathBuf,
+    bus: EventBus,
+    commit_failure: CommitFailure,
+}
+
+/// A job that has run in the open transaction, with its answer and the events it recorded.
+struct Ran {
+    answer: Answer,
+    events: Vec<Event>,
+}
+
+impl Thread {
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        let mut queue = VecDeque::new();
+        while let Ok(msg) = rx.recv() {
+            let mut stop = false;
+            for msg in std::iter::once(msg).chain(rx.try_iter()) {
+                match msg {
+                    Msg::Job(job) => queue.push_back(job),
+                    Msg::Stop => stop = true,
+                }
+            }
+            while !queue.is_empty() {
+                self.batch(&mut queue);
+            }
+            if stop {
+                break;
+            }
+        }
+    }
+
+    /// Runs up to [`MAX_BATCH`] jobs from the front of `queue` in one transaction, then answers them.
+    fn batch(&mut self, queue: &mut VecDeque<Job>) {
+        if let Err(e) = self.conn.execute_batch("begin immediate") {
+            let e = Error::from(e);
+            tracing::warn!(error = %e, "the writer could not begin a transaction");
+            // Nothing has run: every waiting job is told, none is lost silently.
+            let n = queue.len().min(MAX_BATCH);
+            for job in queue.drain(..n) {
+                let (_, answer) = refuse(job, copy(&e));
+                answer(None);
+            }
+            self.recover();
+            return;
+        }
+        let mut ran: Vec<Ran> = Vec::new();
+        while ran.len() < MAX_BATCH {
+            let Some(job) = queue.pop_front() else { break };
+            match self.one(job) {
+                Ok(r) => ran.push(r),
+                Err((answer, lost)) => {
+                    // SQLite rolled the whole transaction back: this job failed, and the ones before
+                    // it in the batch lost their writes. The rest of the queue starts a new one.
+                    answer(None);
+                    for r in ran {
+                        (r.answer)(Some(copy(&lost)));
+                    }
+                    self.recover();
+                    return;
+                }
+            }
+        }
+        match self.conn.execute_batch("commit") {
+            Ok(()) => {
+                self.commit_failure.lock().expect("commit failure lock").take();
+                for r in &mut ran {
+                    for e in r.events.drain(..) {
+                        self.bus.publish(Arc::new(e));
+                    }
+                }
+                for r in ran {
+                    (r.answer)(None);
+                }
+            }
+            Err(e) => {
+                let e = Error::from(e);
+                tracing::warn!(error = %e, "a commit failed");
+                *self.commit_failure.lock().expect("commit failure lock") =
+                    Some((Instant::now(), crate::db::storage_reason(&e)));
+                for r in ran {
+                    (r.answer)(Some(copy(&e)));
+                }
+                self.recover();
+            }
+        }
+    }
+
+    /// Runs one job in a savepoint. `Err` means SQLite ended the transaction under it: the job's
+    /// answer (already its failure) and the reason, for the jobs that ran before it.
+    fn one(&mut self, job: Job) -> std::result::Result<Ran, (Answer, Error)> {
+        if let Err(e) = self.conn.execute_batch("savepoint job") {
+            let e = Error::from(e);
+            let (_, answer) = refuse(job, copy(&e));
+            return Err((answer, e));
+        }
+        let mut w = WriteTx { conn: &self.conn, actor: job.actor, events: Vec::new(), discard: false };
+        let (ok, answer) = (job.run)(Ok(&mut w));
+        let (events, discard) = (std::mem::take(&mut w.events), w.discard);
+        if self.conn.is_autocommit() {
+            return Err((answer, Error::Other(anyhow::anyhow!("the write transaction was rolled back by SQLite"))));
+        }
+        let keep = ok && !discard;
+        let end = if keep { "release job" } else { "rollback to job; release job" };
+        if let Err(e) = self.conn.execute_batch(end) {
+            return Err((answer, Error::from(e)));
+        }
+        Ok(Ran { answer, events: if keep { events } else { Vec::new() } })
+    }
+
+    /// After a failed BEGIN, COMMIT or savepoint: make sure no transaction is left open, and open a
+    /// fresh connection if the old one cannot get out of one.
+    fn recover(&mut self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("rollback");
+        }
+        if !self.conn.is_autocommit() {
+            tracing::warn!("the writer connection is stuck in a transaction; reopening it");
+            match open(&self.path) {
+                Ok(conn) => self.conn = conn,
+                Err(e) => tracing::error!(error = %e, "could not reopen the writer connection"),
+            }
+        }
+    }
+}
+
+/// Answers a job that never ran with `e`.
+fn refuse(job: Job, e: Error) -> (bool, Answer) {
+    (job.run)(Err(e))
+}
+
+/// The same error again, for each job of a batch that failed as one.
+fn copy(e: &Error) -> Error {
+    match e {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(code, msg)) => {
+            Error::Sqlite(rusqlite::Error::SqliteFailure(*code, msg.clone()))
+        }
+        e => Error::Other(anyhow::anyhow!("{e}")),
+    }
+}
