@@ -458,3 +458,30 @@ async fn a_writer_or_edge_refuses_to_start_without_its_cluster_settings() {
     let (ok, err) = run(&[("LIVEBOARD_ROLE", "edge"), ("REDIS_URL", "redis://127.0.0.1:1/0"), ("CLUSTER_SECRET", "s")]);
     assert!(!ok && err.contains("WRITER_URL"), "{err}");
 }
+
+#[tokio::test]
+async fn an_admins_announcement_posted_through_edge_a_reaches_json_sockets_on_edge_b_and_the_writer() {
+    let c = Cluster::start().await;
+    // The operator's CLI, against the writer's database while it runs.
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_liveboard"))
+        .args(["create-user", "root", "--admin"])
+        .env("DATABASE_URL", c.database())
+        .env("LIVEBOARD_PASSWORD", crate::support::password("root"))
+        .output()
+        .expect("the CLI runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let mut root = crate::support::anonymous_at(&c.a.base);
+    let pw = crate::support::password("root");
+    assert_eq!(root.form("/login", &[("username", "root"), ("password", &pw)]).await.status(), 303);
+    root.name = "root".into();
+    let bob = signup_at(&c.b, "bob").await;
+    let (mut on_b, _) = realtime(&bob, "").await;
+    let (mut on_writer, _) = realtime(&at(&bob, &c.writer), "").await;
+
+    assert_eq!(root.form("/admin/announce", &[("message", "Deploy at six")]).await.status(), 303);
+
+    for ws in [&mut on_b, &mut on_writer] {
+        let (msg, _) = crate::support::until_json(ws, |v| v["type"] == "custom_event").await;
+        assert_eq!(msg["data"]["announcement"], "Deploy at six");
+    }
+}
