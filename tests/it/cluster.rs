@@ -485,3 +485,31 @@ async fn an_admins_announcement_posted_through_edge_a_reaches_json_sockets_on_ed
         assert_eq!(msg["data"]["announcement"], "Deploy at six");
     }
 }
+
+#[tokio::test]
+async fn origin_checks_hold_through_an_edge_for_forwarded_forms_and_its_own_sockets() {
+    let c = Cluster::start().await;
+    let (users, board, _) = alice_with_a_board(&c).await;
+    let alice_a = at(&users[1], &c.a);
+    let evil = "http://evil.example";
+
+    let forged = alice_a
+        .http
+        .post(alice_a.url(&format!("/boards/{board}")))
+        .header("origin", evil)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("name", "pwned")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "the writer refuses a cross-site form forwarded by the edge");
+    assert_eq!(alice_a.try_ws("/realtime/subscribe", Some(evil)).await.err(), Some(403));
+    assert_eq!(alice_a.try_ws(&format!("/boards/{board}/live"), Some(evil)).await.err(), Some(403));
+    // The same requests from the edge's own origin pass.
+    assert!(alice_a.try_ws("/realtime/subscribe", Some(&c.a.base)).await.is_ok());
+    let (_, snap) = alice_a.get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(snap["board"]["name"], "Scale", "the forged rename changed nothing: {snap}");
+    assert_eq!(alice_a.form(&format!("/boards/{board}"), &[("name", "Renamed")]).await.status(), 303);
+    let (_, snap) = alice_a.get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(snap["board"]["name"], "Renamed", "{snap}");
+}
