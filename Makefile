@@ -5,7 +5,7 @@ CHROMIUM_PATH ?= $(shell command -v chromium 2>/dev/null || echo /usr/bin/chromi
 # Where cargo puts builds: target/ unless CARGO_TARGET_DIR says otherwise.
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: dev test test-rust test-rename rename test-build e2e e2e-deps release fmt lint bench
+.PHONY: dev test test-deps test-rust test-rename rename test-build e2e e2e-deps release fmt lint bench
 
 ## Run the app on http://127.0.0.1:3000 with an embedded SQLite file and demo data.
 dev:
@@ -15,8 +15,14 @@ dev:
 ## same debug build.
 test: test-rust test-rename e2e
 
-test-rust:
+test-rust: test-deps
 	$(CARGO) test --workspace --all-targets
+
+## The cluster tests start their own redis-server (Debian's, installed when missing); no system
+## service is started or needed.
+test-deps:
+	@command -v redis-server >/dev/null || { echo "installing redis-server (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; }
 
 ## scripts/rename.sh on a throwaway copy: no trace of the old name, and the copy type-checks.
 test-rename:
@@ -34,7 +40,7 @@ test-build:
 	$(CARGO) test --workspace --all-targets --no-run
 
 ## Browser end-to-end tests (installs Debian's chromium and the npm packages when missing).
-e2e: e2e-deps test-build
+e2e: e2e-deps test-deps test-build
 	cd e2e && CHROMIUM_PATH=$(CHROMIUM_PATH) LIVEBOARD_BIN=$(TARGET_DIR)/debug/liveboard ./run.sh
 
 e2e-deps:

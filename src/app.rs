@@ -17,9 +17,36 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::{
-    api, assets, auth, config::Config, db::Db, events::EventBus, hub::Hub, metrics::Metrics, passwords::Hashing,
-    realtime, repo::events, serve, state::AppState, web,
+    api, assets, auth,
+    cluster::{
+        self, Node, Role,
+        reads::{Reads, WriterClient},
+    },
+    config::Config,
+    db::Db,
+    events::EventBus,
+    hub::Hub,
+    metrics::Metrics,
+    passwords::Hashing,
+    realtime,
+    repo::events,
+    serve,
+    state::AppState,
+    web,
 };
+
+/// Presence shared with every other node through Redis.
+fn shared_presence(config: &Config) -> anyhow::Result<cluster::presence::SharedPresence> {
+    let c = &config.cluster;
+    let timing = crate::hub::presence::Timing::of(config);
+    Ok(cluster::presence::SharedPresence::start(timing, c.node_id.clone(), redis_client(config)?, c.presence_node_ttl))
+}
+
+/// The Redis client of a writer or edge (the URL is checked at start-up: see `ClusterConfig::checked`).
+fn redis_client(config: &Config) -> anyhow::Result<redis::Client> {
+    let url = config.cluster.redis_url.as_deref().unwrap_or_default();
+    redis::Client::open(url).map_err(|e| anyhow::anyhow!("REDIS_URL={url:?}: {e}"))
+}
 
 /// Largest request body accepted (forms and JSON).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -33,7 +60,11 @@ pub struct Application {
 
 impl Application {
     /// Opens the database (migrating it), starts the hub, and binds `config.addr` (port 0 picks a free one).
+    /// An edge (`LIVEBOARD_ROLE=edge`) opens no database: see [`Application::build_edge`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.cluster.role == Role::Edge {
+            return Self::build_edge(config).await;
+        }
         let config = Arc::new(config);
         let bus = EventBus::new(16 * 1024);
         let mut db = Db::open(&config.database_path, bus.clone()).await?;
@@ -59,7 +90,32 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new());
         let epoch = events::stream_info(&db.read).await?.epoch;
-        let hub = Hub::start(&bus, db.read.clone(), epoch, metrics.clone(), &config).await?;
+        let reads = Reads::Local(db.read.clone());
+        let node = Arc::new(Node::new(&config.cluster));
+        let mut hub = if config.cluster.role == Role::Writer {
+            // The writer serves sockets too: its presence is shared with the edges'.
+            let events = bus.subscribe();
+            let access = crate::hub::access::BoardAccess::read(&reads).await?;
+            let presence = Box::new(shared_presence(&config)?);
+            Hub::start_with(&bus, events, access, reads.clone(), presence, epoch.clone(), metrics.clone(), &config)?
+        } else {
+            Hub::start(&bus, reads.clone(), epoch.clone(), metrics.clone(), &config).await?
+        };
+        if config.cluster.role == Role::Writer {
+            // A writer also relays every committed event, and what its hub is asked to send or
+            // close, to the Redis stream the edges read.
+            let (outbox, controls) = tokio::sync::mpsc::unbounded_channel();
+            hub = hub.with_outbox(outbox);
+            let relay = cluster::relay::Relay {
+                client: redis_client(&config)?,
+                pool: db.read.clone(),
+                epoch,
+                keep: config.events_keep,
+                node: node.clone(),
+                metrics: metrics.clone(),
+            };
+            relay.spawn(&bus, controls);
+        }
         let state = AppState {
             config: config.clone(),
             db,
@@ -68,17 +124,23 @@ impl Application {
             assets_version: assets::version().into(),
             login_throttle: Default::default(),
             passwords: Arc::new(Hashing::new(config.password_hashes, config.password_queue)),
+            reads,
+            node,
         };
 
         spawn_pruning(state.clone());
         spawn_rights_check(state.clone());
 
-        let router = Router::new()
+        let mut router = Router::new()
             .merge(auth::router())
             .merge(web::router())
             .merge(api::router())
             .merge(realtime::router())
-            .merge(assets::router())
+            .merge(assets::router());
+        if config.cluster.role == Role::Writer {
+            router = router.merge(cluster::internal::router());
+        }
+        let router = router
             .route("/health", get(health))
             .route("/metrics", get(metrics_text))
             .layer(middleware::from_fn(run_writes_to_completion))
@@ -95,6 +157,84 @@ impl Application {
             }))
             .with_state(state.clone());
 
+        let listener = TcpListener::bind(config.addr).await?;
+        Ok(Self { listener, router, state })
+    }
+
+    /// An edge: the same hub and socket endpoints, fed from the writer's Redis stream; board access
+    /// and every other read from the writer; every other request forwarded to the writer.
+    async fn build_edge(config: Config) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let writer_url = config.cluster.writer_url.clone().unwrap_or_default();
+        let writer = Arc::new(WriterClient::new(&writer_url, config.cluster.secret.as_deref().unwrap_or_default()));
+        let reads = Reads::Remote(writer.clone());
+        // The writer may still be starting: wait for it a while rather than fail the deployment.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let info = loop {
+            match reads.stream_info().await {
+                Ok(info) => break info,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::info!(error = %e, writer = %writer_url, "waiting for the writer");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => anyhow::bail!("the writer at {writer_url} does not answer: {e}"),
+            }
+        };
+        let bus = EventBus::new(16 * 1024);
+        // Subscribed before access is read: events after its seq are applied on top (idempotently).
+        let events = bus.subscribe();
+        let rows = reads.access().await?;
+        bus.set_latest(rows.seq);
+        let access = crate::hub::access::BoardAccess::from_rows(rows.members, rows.done);
+        let metrics = Arc::new(Metrics::new());
+        let node = Arc::new(Node::new(&config.cluster));
+        let presence = Box::new(shared_presence(&config)?);
+        let hub = Hub::start_with(
+            &bus,
+            events,
+            access,
+            reads.clone(),
+            presence,
+            info.epoch.clone(),
+            metrics.clone(),
+            &config,
+        )?;
+        cluster::stream::EdgeStream {
+            client: redis_client(&config)?,
+            writer,
+            bus: bus.clone(),
+            hub: hub.clone(),
+            epoch: info.epoch,
+            from: rows.seq,
+            node: node.clone(),
+            metrics: metrics.clone(),
+        }
+        .spawn();
+        // `AppState` holds a database handle; an edge's is a private, empty in-memory one that
+        // nothing reads (every read of the socket path goes through `reads`), never the writer's file.
+        let db = Db::open(std::path::Path::new(":memory:"), bus).await?;
+        let state = AppState {
+            config: config.clone(),
+            db,
+            hub,
+            metrics,
+            assets_version: assets::version().into(),
+            login_throttle: Default::default(),
+            passwords: Arc::new(Hashing::new(1, 0)),
+            reads,
+            node,
+        };
+        spawn_rights_check(state.clone());
+        let proxy = cluster::proxy::Proxy::new(&writer_url);
+        let router = Router::new()
+            .merge(realtime::router())
+            .route("/health", get(health))
+            .route("/metrics", get(metrics_text))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }))
+            .with_state(state.clone())
+            .fallback(move |req: axum::extract::Request| cluster::proxy::forward(proxy.clone(), req));
         let listener = TcpListener::bind(config.addr).await?;
         Ok(Self { listener, router, state })
     }
@@ -171,7 +311,7 @@ fn spawn_rights_check(state: AppState) {
                 continue;
             }
             let ids: Vec<crate::domain::UserId> = connected.iter().map(|(id, _)| *id).collect();
-            match crate::repo::users::rights(&state.db.read, &ids).await {
+            match state.reads.rights(&ids).await {
                 Ok(now) => {
                     for (id, was_admin) in connected {
                         if now.get(&id) != Some(&was_admin) {
@@ -202,15 +342,31 @@ fn spawn_pruning(state: AppState) {
 
 /// `GET /health`: 200 `{"status":"ok"}` when the database answers reads and the writer can write;
 /// otherwise 503 with the reason, so a load balancer stops sending writes to a server that cannot make them.
-async fn health(State(db): State<Db>) -> impl IntoResponse {
-    let unavailable = |reason: String| {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable", "reason": reason })))
+/// A writer and an edge add their `role`, `node_id` and whether `redis` answers; an edge is healthy
+/// while it can serve its sockets, so a Redis outage shows in `redis` without failing the check.
+async fn health(State(state): State<AppState>) -> axum::response::Response {
+    let node = &state.node;
+    let cluster = |mut body: serde_json::Value| {
+        if node.role != Role::Single {
+            body["role"] = node.role.as_str().into();
+            body["node_id"] = node.id.clone().into();
+            body["redis"] = node.redis_up().into();
+        }
+        axum::Json(body)
     };
+    let unavailable = |reason: String| {
+        (StatusCode::SERVICE_UNAVAILABLE, cluster(serde_json::json!({ "status": "unavailable", "reason": reason })))
+            .into_response()
+    };
+    if node.role == Role::Edge {
+        return (StatusCode::OK, cluster(serde_json::json!({ "status": "ok" }))).into_response();
+    }
+    let db = &state.db;
     if sqlx::query_scalar::<_, i64>("select 1").fetch_one(&db.read).await.is_err() {
         return unavailable("the database does not answer reads".into());
     }
     match db.check_writer(Duration::from_secs(2)).await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" }))),
+        Ok(()) => (StatusCode::OK, cluster(serde_json::json!({ "status": "ok" }))).into_response(),
         Err(reason) => unavailable(reason),
     }
 }

@@ -270,6 +270,11 @@ pub struct Caller {
 impl Caller {
     /// A token that is unknown (or revoked) is refused, never read as anonymous.
     async fn read(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        // An edge keeps no sessions or tokens: the writer says who this is.
+        if let Some(writer) = state.reads.remote() {
+            let w = writer.caller(parts).await?;
+            return Ok(Self { user: w.user, session: w.session, token: w.token });
+        }
         if let Some(token) = crate::tokens::from_request(parts) {
             let (user, id) = crate::tokens::authenticate(&state.db.read, &token).await?.ok_or(Error::Unauthorized)?;
             return Ok(Self { user: Some(user), session: None, token: Some(id) });

@@ -62,6 +62,9 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// Cards a board may hold (`BOARD_MAX_CARDS`; 0 for no limit).
     pub board_max_cards: i64,
+    /// How this process takes part in a cluster (`LIVEBOARD_ROLE`, `REDIS_URL`, `WRITER_URL`, `NODE_ID`,
+    /// `CLUSTER_SECRET`, `PRESENCE_NODE_TTL_MS`); see docs/SCALING.md.
+    pub cluster: crate::cluster::ClusterConfig,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             login_attempts_per_minute: 30,
             client_ip_header: None,
             board_max_cards: crate::domain::MAX_CARDS_PER_BOARD,
+            cluster: crate::cluster::ClusterConfig::default(),
         }
     }
 }
@@ -143,6 +147,18 @@ impl Config {
                 .ok()
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty()),
+            cluster: crate::cluster::ClusterConfig {
+                role: env("LIVEBOARD_ROLE", d.cluster.role)?,
+                redis_url: optional("REDIS_URL"),
+                writer_url: optional("WRITER_URL").map(|u| u.trim_end_matches('/').to_owned()),
+                node_id: optional("NODE_ID").unwrap_or(d.cluster.node_id),
+                secret: optional("CLUSTER_SECRET"),
+                presence_node_ttl: Duration::from_millis(env(
+                    "PRESENCE_NODE_TTL_MS",
+                    d.cluster.presence_node_ttl.as_millis() as u64,
+                )?),
+            }
+            .checked()?,
         })
     }
 }
@@ -151,6 +167,11 @@ impl Config {
 pub fn parse_database_url(url: &str) -> PathBuf {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     PathBuf::from(path.split('?').next().unwrap_or(path))
+}
+
+/// A setting with no default: unset or blank is `None`.
+fn optional(key: &str) -> Option<String> {
+    std::env::var(key).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 fn env<T: FromStr>(key: &str, default: T) -> anyhow::Result<T>
@@ -177,6 +198,7 @@ mod tests {
         let keys: Vec<&str> = code
             .split("env(\"")
             .chain(code.split("var(\"").skip(1))
+            .chain(code.split("optional(\"").skip(1))
             .skip(1)
             .filter_map(|rest| rest.split('"').next())
             .collect();

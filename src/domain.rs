@@ -160,7 +160,7 @@ pub struct Member {
 }
 
 /// A board member as authorization and the member list need them: who, and whether they own the board.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BoardMember {
     pub id: UserId,
     pub username: String,
@@ -203,7 +203,7 @@ pub struct ChecklistItem {
 }
 
 /// A board with everything its page shows, in board order.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BoardSnapshot {
     pub board: Board,
     pub columns: Vec<Column>,

@@ -14,6 +14,8 @@ pub mod assets;
 pub mod auth;
 /// `backup` and `restore`: a consistent copy of the live database, and putting one back.
 pub mod backup;
+/// Several processes: a writer, edges, and Redis between them (docs/SCALING.md).
+pub mod cluster;
 /// Configuration from the environment, every key with a default.
 pub mod config;
 /// The SQLite read pool and the writer thread, through which every change and its events pass.

@@ -114,7 +114,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let seeding = config.seed_demo;
     let app = Application::build(config.clone()).await?;
     let url = format!("http://{}:{}", config.addr.ip(), app.port());
-    tracing::info!(%url, db = %config.database_path.display(), "Liveboard is up");
+    let cluster = &config.cluster;
+    if cluster.role == liveboard::cluster::Role::Edge {
+        let writer = cluster.writer_url.as_deref().unwrap_or_default();
+        tracing::info!(%url, role = "edge", node = %cluster.node_id, writer, "Liveboard is up");
+    } else {
+        let role = cluster.role.as_str();
+        tracing::info!(%url, role, node = %cluster.node_id, db = %config.database_path.display(), "Liveboard is up");
+    }
     if seeding {
         for (user, password) in seed::DEMO_USERS {
             println!("  demo user: {user} / {password}");

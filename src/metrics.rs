@@ -18,6 +18,12 @@ pub struct Metrics {
     pub protocol_errors: Counter,
     pub renders: Counter,
     pub ack_lag: Gauge,
+    /// Cluster roles: 1 while this node's Redis connection works.
+    pub redis_up: Gauge,
+    /// Writer: events relayed to the Redis stream.
+    pub relayed: Counter,
+    /// Edge: gaps in the stream filled from the writer's event log.
+    pub gap_fills: Counter,
 }
 
 impl Metrics {
@@ -33,6 +39,9 @@ impl Metrics {
             protocol_errors: Counter::default(),
             renders: Counter::default(),
             ack_lag: Gauge::default(),
+            redis_up: Gauge::default(),
+            relayed: Counter::default(),
+            gap_fills: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("ws_connections", "Open WebSocket connections", m.connections.clone());
@@ -59,6 +68,13 @@ impl Metrics {
             "ws_ack_lag",
             "Sum over connections of newest seq minus last acknowledged seq",
             m.ack_lag.clone(),
+        );
+        registry.register("redis_up", "1 while this node reaches Redis (writer and edge roles)", m.redis_up.clone());
+        registry.register("cluster_events_relayed", "Events the writer added to the Redis stream", m.relayed.clone());
+        registry.register(
+            "cluster_gap_fills",
+            "Gaps in the Redis stream an edge filled from the writer",
+            m.gap_fills.clone(),
         );
         Self { registry, ..m }
     }

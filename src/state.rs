@@ -5,7 +5,15 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use crate::{config::Config, db::Db, hub::Hub, metrics::Metrics, passwords::Hashing, throttle::LoginThrottle};
+use crate::{
+    cluster::{Node, reads::Reads},
+    config::Config,
+    db::Db,
+    hub::Hub,
+    metrics::Metrics,
+    passwords::Hashing,
+    throttle::LoginThrottle,
+};
 
 /// Cheap-to-clone handles every handler can reach.
 #[derive(Clone)]
@@ -17,6 +25,10 @@ pub struct AppState {
     pub assets_version: Arc<str>,
     pub login_throttle: Arc<LoginThrottle>,
     pub passwords: Arc<Hashing>,
+    /// What the realtime path reads through: this database, or on an edge the writer.
+    pub reads: Reads,
+    /// This process's role and name, and whether it reaches Redis.
+    pub node: Arc<Node>,
 }
 
 impl AppState {

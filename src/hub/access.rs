@@ -6,13 +6,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
-
 use crate::{
     domain::*,
     error::Result,
     events::{Action, Event, Record},
-    repo,
     views::BoardCtx,
 };
 
@@ -30,9 +27,14 @@ pub struct BoardAccess {
 }
 
 impl BoardAccess {
-    /// Every board as the database has it now.
-    pub async fn read(pool: &SqlitePool) -> Result<Self> {
-        let (members, done) = repo::boards::all_access(pool).await?;
+    /// Every board as the database (or, on an edge, the writer) has it now.
+    pub async fn read(reads: &crate::cluster::reads::Reads) -> Result<Self> {
+        let rows = reads.access().await?;
+        Ok(Self::from_rows(rows.members, rows.done))
+    }
+
+    /// From every board's members and done column.
+    pub fn from_rows(members: Vec<(BoardId, BoardMember)>, done: Vec<(BoardId, Option<ColumnId>)>) -> Self {
         let mut boards: HashMap<BoardId, BoardInfo> = HashMap::new();
         for (b, done_column) in done {
             boards.entry(b).or_default().ctx.done_column = done_column;
@@ -43,7 +45,7 @@ impl BoardAccess {
         for info in boards.values_mut() {
             info.members.sort_by(|a, b| a.username.cmp(&b.username));
         }
-        Ok(Self { boards })
+        Self { boards }
     }
 
     pub fn is_member(&self, board: BoardId, user: UserId) -> bool {

@@ -31,20 +31,20 @@ use std::sync::{
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use self::{
     access::BoardAccess,
     admission::{Admission, Slot},
-    presence::{MemoryPresence, Timing},
+    presence::{MemoryPresence, PresenceStore, Timing},
     queue::Out,
     registry::Registry,
     subscriptions::{Pattern, Subscriptions, ViewSub},
     task::HubTask,
 };
 use crate::{
+    cluster::{Control, reads::Reads},
     config::Config,
     domain::*,
     events::{Event, EventBus},
@@ -224,6 +224,7 @@ enum Cmd {
         code: u16,
         reason: &'static str,
     },
+    ResyncAll,
 }
 
 /// What the rest of the app holds: a handle to send the hub commands, and what it may read.
@@ -235,30 +236,55 @@ pub struct Hub {
     admission: Arc<Admission>,
     metrics: Arc<Metrics>,
     queue_len: usize,
+    /// On a writer: where what this hub is asked to send or close goes, for every edge to do too.
+    outbox: Option<mpsc::UnboundedSender<Control>>,
 }
 
 impl Hub {
-    /// Starts the hub task, with every board's members read from `pool` as of the source's latest seq.
+    /// Starts the hub task, with every board's members read through `reads` as of the source's latest seq.
     pub async fn start(
         source: &impl EventSource,
-        pool: SqlitePool,
+        reads: Reads,
         epoch: String,
         metrics: Arc<Metrics>,
         config: &Config,
     ) -> crate::error::Result<Self> {
         let events = source.subscribe();
-        let access = BoardAccess::read(&pool).await?;
+        let access = BoardAccess::read(&reads).await?;
+        Self::start_with(
+            source,
+            events,
+            access,
+            reads,
+            Box::new(MemoryPresence::new(Timing::of(config))),
+            epoch,
+            metrics,
+            config,
+        )
+    }
+
+    /// Starts the hub task with what the caller read and chose: the events it subscribed to before
+    /// reading `access`, and where presence lives (an edge's or writer's store shared through Redis).
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_with(
+        source: &impl EventSource,
+        events: broadcast::Receiver<Arc<Event>>,
+        access: BoardAccess,
+        reads: Reads,
+        presence: Box<dyn PresenceStore>,
+        epoch: String,
+        metrics: Arc<Metrics>,
+        config: &Config,
+    ) -> crate::error::Result<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
         let dispatched = Arc::new(AtomicI64::new(source.latest()));
-        let timing =
-            Timing { grace: config.presence_grace, editing_ttl: config.editing_ttl, typing_ttl: config.typing_ttl };
         let task = HubTask {
             registry: Registry::default(),
             access,
-            presence: Box::new(MemoryPresence::new(timing)),
+            presence,
             metrics: metrics.clone(),
             dispatched: dispatched.clone(),
-            pool,
+            reads,
         };
         tokio::spawn(task.run(events, rx));
         Ok(Self {
@@ -268,7 +294,25 @@ impl Hub {
             admission: Arc::new(Admission::new(config.ws_max_total, config.ws_max_per_user)),
             metrics,
             queue_len: config.ws_queue.max(8),
+            outbox: None,
         })
+    }
+
+    /// A writer's hub: what it is asked to send or close also goes to `outbox`, for the edges.
+    pub fn with_outbox(mut self, outbox: mpsc::UnboundedSender<Control>) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    fn emit(&self, c: impl FnOnce() -> Control) {
+        if let Some(out) = &self.outbox {
+            let _ = out.send(c());
+        }
+    }
+
+    /// Tells every connection to resync: its events may have a gap (an edge lost part of the stream).
+    pub fn resync_all(&self) {
+        let _ = self.tx.send(Cmd::ResyncAll);
     }
 
     /// The event stream's epoch (see `stream` in the schema).
@@ -383,21 +427,25 @@ impl Hub {
 
     /// Sends `{"type":"custom_event","collection":…,"data":…}` to the collection's subscribers.
     pub fn broadcast(&self, collection: &str, data: Value) {
+        self.emit(|| Control::Broadcast { collection: collection.to_owned(), data: data.clone() });
         let _ = self.tx.send(Cmd::Custom { collection: Some(collection.to_owned()), to: None, data, html: None });
     }
 
     /// Sends a custom event to every JSON connection.
     pub fn broadcast_all(&self, data: Value) {
+        self.emit(|| Control::BroadcastAll { data: data.clone() });
         let _ = self.tx.send(Cmd::Custom { collection: None, to: None, data, html: None });
     }
 
     /// Sends a custom event to one connection, by its id.
     pub fn send_to(&self, connection_id: &str, data: Value) {
+        self.emit(|| Control::SendTo { connection: connection_id.to_owned(), data: data.clone() });
         let _ = self.tx.send(Cmd::Custom { collection: None, to: Some(connection_id.to_owned()), data, html: None });
     }
 
     /// An announcement for everyone signed in: a custom event on JSON connections, a banner on board pages.
     pub fn announce(&self, message: &str) {
+        self.emit(|| Control::Announce { message: message.to_owned() });
         let html = render::banner_frame(message, &self.metrics);
         let data = serde_json::json!({ "announcement": message });
         let _ = self.tx.send(Cmd::Custom { collection: None, to: None, data, html: Some(html) });
@@ -415,16 +463,19 @@ impl Hub {
 
     /// Closes the sockets opened with a session (on logout).
     pub fn close_session(&self, session: String) {
+        self.emit(|| Control::CloseSession { session: session.clone() });
         let _ = self.tx.send(Cmd::Close { target: CloseTarget::Session(session), code: 4401, reason: "signed out" });
     }
 
     /// Closes the sockets opened with an API token (on revocation).
     pub fn close_token(&self, token: i64) {
+        self.emit(|| Control::CloseToken { token });
         let _ = self.tx.send(Cmd::Close { target: CloseTarget::Token(token), code: 4401, reason: "token revoked" });
     }
 
     /// Closes every socket of a user whose rights changed (demoted, deleted): they reconnect with fresh rights, or not at all.
     pub fn close_user(&self, user: UserId) {
+        self.emit(|| Control::CloseUser { user });
         let _ =
             self.tx.send(Cmd::Close { target: CloseTarget::User(user), code: 4401, reason: "your account changed" });
     }

@@ -38,6 +38,13 @@ pub struct Timing {
     pub typing_ttl: Duration,
 }
 
+impl Timing {
+    /// The timings `config` sets.
+    pub fn of(config: &crate::config::Config) -> Self {
+        Self { grace: config.presence_grace, editing_ttl: config.editing_ttl, typing_ttl: config.typing_ttl }
+    }
+}
+
 /// Where presence lives. Connections are the hub's keys; users are usernames (what clients see).
 pub trait PresenceStore: Send {
     /// A board page opened. Returns `[join]` for a user's first tab (not for a reload within the grace period).
@@ -96,6 +103,11 @@ pub struct MemoryPresence {
 impl MemoryPresence {
     pub fn new(timing: Timing) -> Self {
         Self { timing, rooms: HashMap::new(), leases: HashMap::new() }
+    }
+
+    /// Boards with anyone on them or any activity, on this process.
+    pub fn boards(&self) -> Vec<BoardId> {
+        self.rooms.keys().copied().collect()
     }
 
     /// Removes `user` from `card`'s editing and typing, with the changes that makes.

@@ -12,7 +12,6 @@ use std::{
 };
 
 use axum::extract::ws::Utf8Bytes;
-use sqlx::SqlitePool;
 use tokio::sync::{broadcast, mpsc};
 
 use super::{
@@ -42,7 +41,7 @@ pub(super) struct HubTask {
     pub(super) metrics: Arc<Metrics>,
     pub(super) dispatched: Arc<AtomicI64>,
     /// To re-read board access after a lag (its events were missed).
-    pub(super) pool: SqlitePool,
+    pub(super) reads: crate::cluster::reads::Reads,
 }
 
 impl HubTask {
@@ -67,7 +66,11 @@ impl HubTask {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 cmd = cmds.recv() => match cmd {
-                    Some(cmd) => self.command(cmd),
+                    Some(super::Cmd::ResyncAll) => {
+                    tracing::warn!("the event source had a gap; resyncing every connection");
+                    self.lagged().await;
+                }
+                Some(cmd) => self.command(cmd),
                     None => break,
                 },
                 _ = tick.tick() => {
@@ -86,7 +89,7 @@ impl HubTask {
     /// After a lag: re-read who may see what, and tell everyone to resync.
     async fn lagged(&mut self) {
         // The missed events may have removed members: authorization must not trust the old list.
-        match BoardAccess::read(&self.pool).await {
+        match BoardAccess::read(&self.reads).await {
             Ok(fresh) => self.access = fresh,
             Err(e) => tracing::error!(error = %e, "could not re-read board members after a lag"),
         }
@@ -266,6 +269,8 @@ impl HubTask {
                     self.registry.force_close(key, code, reason);
                 }
             }
+            // Handled in the loop: it awaits.
+            Cmd::ResyncAll => {}
         }
     }
 

@@ -28,7 +28,7 @@ use crate::{
         subscriptions::{MAX_SUBSCRIPTIONS, Pattern, Subscriptions, ViewSub},
     },
     protocol::{ClientMsg, ServerMsg, Subscribed, Unsubscribed},
-    render, repo,
+    render,
     state::AppState,
     views::{BoardCtx, View, ViewParams},
 };
@@ -76,6 +76,9 @@ async fn subscribe(
             token: auth.token,
             connected_at: time::OffsetDateTime::now_utc(),
         };
+        if let Some(since) = q.since {
+            socket::caught_up(&state, since).await;
+        }
         let hub = state.hub.clone();
         let reg = hub.register(info, Kind::Json).await;
         let mut io = Io { ws, reg, hub, state, skip_through: 0, sent_max: 0 };
@@ -137,8 +140,8 @@ impl JsonProtocol {
                     return flow(io.error("FORBIDDEN", "only admins can subscribe to \"*\"").await);
                 }
                 Pattern::Record(c, id) => {
-                    if let Ok(Some(b)) = repo::boards::board_of(&io.state.db.read, *c, *id).await
-                        && repo::require_member(&io.state.db.read, b, user.id).await.is_err()
+                    if let Ok(Some(b)) = io.state.reads.board_of(*c, *id).await
+                        && io.state.reads.require_member(b, user.id).await.is_err()
                     {
                         return flow(io.error("FORBIDDEN", format!("you may not see {r}")).await);
                     }
@@ -171,7 +174,7 @@ impl JsonProtocol {
         };
         let Some(user) = self.user.clone() else { return GO };
         let subs = io.hub.subscriptions(io.reg.key).await;
-        let boards = repo::boards::memberships_of(&io.state.db.read, user.id).await.unwrap_or_default();
+        let boards = io.state.reads.memberships_of(user.id).await.unwrap_or_default();
         // Events already sent live are not sent twice.
         let texts: Vec<Utf8Bytes> = events
             .iter()
@@ -221,7 +224,7 @@ impl JsonProtocol {
             Ok(v) => v,
             Err(e) => return flow(io.error("INVALID_FILTER", e.to_string()).await),
         };
-        if repo::require_member(&io.state.db.read, board, user.id).await.is_err() {
+        if io.state.reads.require_member(board, user.id).await.is_err() {
             return flow(io.error("FORBIDDEN", NOT_A_MEMBER).await);
         }
         let id: Arc<str> = format!("v{}", self.next_view).into();
@@ -229,8 +232,7 @@ impl JsonProtocol {
         let sub = ViewSub { board, view, name };
         // A resume replays the view's transitions; when it can't, the client gets a fresh snapshot.
         // So does a resume from before the user joined the board: what came before is not theirs.
-        let joined =
-            repo::boards::member_since(&io.state.db.read, board, user.id).await.ok().flatten().unwrap_or(i64::MAX);
+        let joined = io.state.reads.member_since(board, user.id).await.ok().flatten().unwrap_or(i64::MAX);
         if let Some((since, epoch)) = since.filter(|(since, _)| *since >= joined) {
             let Ok(upto) = io.hub.subscribe_view(io.reg.key, id.clone(), sub.clone()).await else {
                 return self.limit_reached(io).await;
@@ -263,12 +265,15 @@ impl JsonProtocol {
     /// and the events in between are replayed from the log: no gap, no duplicate.
     async fn send_initial(&mut self, id: &Arc<str>, sub: &ViewSub, subscribe: bool, io: &mut Io) -> Flow {
         let Some(user) = &self.user else { return GO };
-        let Ok(snap) = repo::boards::snapshot(&io.state.db.read, sub.board, user.id).await else {
+        let Ok(snap) = io.state.reads.snapshot(sub.board, user.id).await else {
             if !subscribe {
                 io.hub.unsubscribe_view(io.reg.key, id.clone()).await;
             }
             return flow(io.error("FORBIDDEN", NOT_A_MEMBER).await);
         };
+        if subscribe {
+            socket::caught_up(&io.state, snap.seq).await;
+        }
         let upto = if subscribe {
             match io.hub.subscribe_view(io.reg.key, id.clone(), sub.clone()).await {
                 Ok(upto) => upto,
@@ -328,7 +333,7 @@ impl JsonProtocol {
             return flow(io.error("AUTH_REQUIRED", "sign in to see presence").await);
         };
         let board = BoardId(board);
-        if repo::require_member(&io.state.db.read, board, user.id).await.is_err() {
+        if io.state.reads.require_member(board, user.id).await.is_err() {
             return flow(io.error("FORBIDDEN", NOT_A_MEMBER).await);
         }
         match io.hub.subscribe_presence(io.reg.key, board).await {
@@ -349,7 +354,7 @@ fn wants(subs: &Subscriptions, boards: &HashMap<BoardId, i64>, user: &User, e: &
 
 /// The view events of `events` for one view subscription.
 async fn send_view_events(events: &[Arc<Event>], sub: &ViewSub, id: &str, io: &mut Io) -> Flow {
-    let done_column = repo::boards::done_column(&io.state.db.read, sub.board).await.unwrap_or_default();
+    let done_column = io.state.reads.done_column(sub.board).await.unwrap_or_default();
     let ctx = BoardCtx { done_column };
     let frames: Vec<Utf8Bytes> = events
         .iter()

@@ -21,7 +21,7 @@ use crate::{
     error::{Error, Path, Query},
     hub::{ConnInfo, Kind},
     protocol::{BoardClientMsg, ServerMsg},
-    render, repo,
+    render,
     state::AppState,
     views::{BoardCtx, PageFilter, View},
 };
@@ -54,10 +54,10 @@ async fn live(
     }
     let board = BoardId(board);
     let Some(user) = auth.user.clone() else { return Error::Unauthorized.into_response() };
-    if let Err(e) = repo::require_member(&state.db.read, board, user.id).await {
+    if let Err(e) = state.reads.require_member(board, user.id).await {
         return e.into_response();
     }
-    let members = match repo::boards::members(&state.db.read, board).await {
+    let members = match state.reads.members(board).await {
         Ok(m) => m,
         Err(e) => return e.into_response(),
     };
@@ -81,6 +81,9 @@ async fn live(
             token: auth.token,
             connected_at: time::OffsetDateTime::now_utc(),
         };
+        if let Some(since) = since {
+            socket::caught_up(&state, since).await;
+        }
         let hub = state.hub.clone();
         let reg = hub.register(info, Kind::Board { board, view: view.clone() }).await;
         let mut io = Io { ws, reg, hub, state: state.clone(), skip_through: 0, sent_max: 0 };
@@ -108,7 +111,7 @@ impl BoardLive {
         let upto = io.reg.from;
         // Checked again now that the hub routes to us: a removal committed between the handshake's
         // check and the registration revoked no socket of ours, and the replay below reads the log directly.
-        if repo::require_member(&io.state.db.read, self.board, self.user.id).await.is_err() {
+        if io.state.reads.require_member(self.board, self.user.id).await.is_err() {
             io.send(render::revoked_frame(&io.state.metrics)).await;
             io.close(4403, "access to this board ended").await;
             return ControlFlow::Break(());
@@ -116,7 +119,7 @@ impl BoardLive {
         let Some(since) = since else { return self.reset(io).await };
         // A page claiming a seq from before the user joined the board is re-rendered, not replayed:
         // the log before that is not theirs to read.
-        let joined = repo::boards::member_since(&io.state.db.read, self.board, self.user.id).await.ok().flatten();
+        let joined = io.state.reads.member_since(self.board, self.user.id).await.ok().flatten();
         if joined.is_none_or(|joined| since < joined) {
             return self.reset(io).await;
         }
@@ -124,12 +127,11 @@ impl BoardLive {
             Ok(events) => events,
             Err(_) => return self.reset(io).await,
         };
-        let db = &io.state.db.read;
-        let (done_column, members) =
-            match (repo::boards::done_column(db, self.board).await, repo::boards::members(db, self.board).await) {
-                (Ok(d), Ok(m)) => (d, m),
-                _ => return self.reset(io).await,
-            };
+        let reads = &io.state.reads;
+        let (done_column, members) = match (reads.done_column(self.board).await, reads.members(self.board).await) {
+            (Ok(d), Ok(m)) => (d, m),
+            _ => return self.reset(io).await,
+        };
         let ctx = BoardCtx { done_column };
         let mut frames = Vec::new();
         for e in events.iter().filter(|e| e.board_id == self.board) {
@@ -150,7 +152,7 @@ impl BoardLive {
 
     /// Re-renders the whole board in place (the page morphs it, keeping what the user is typing).
     async fn reset(&mut self, io: &mut Io) -> ControlFlow<()> {
-        let snap = match repo::boards::snapshot(&io.state.db.read, self.board, self.user.id).await {
+        let snap = match io.state.reads.snapshot(self.board, self.user.id).await {
             Ok(s) => s,
             Err(_) => {
                 io.close(4403, "access to this board ended").await;

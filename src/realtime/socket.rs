@@ -20,7 +20,6 @@ use crate::{
         queue::{Control, Frame, Out},
     },
     protocol::ServerMsg,
-    repo,
     state::AppState,
 };
 
@@ -233,6 +232,19 @@ async fn write_frames(io: &mut Io, first: Arc<Frame>) -> Result<Option<Out>, ()>
     Ok(stopped_by)
 }
 
+/// On an edge, the Redis stream may be a moment behind the writer that a client's `since` or a
+/// snapshot is current to: wait briefly until this node's hub has routed `seq`, so the resume or
+/// the snapshot's catch-up is a replay, not a resync. A single process never waits.
+pub async fn caught_up(state: &AppState, seq: i64) {
+    if state.reads.remote().is_none() {
+        return;
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(2);
+    while state.hub.dispatched() < seq && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// Why a replay cannot be done and the client must resync instead.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReplayGap {
@@ -274,9 +286,9 @@ pub async fn replay_range(
     if upto - since > max {
         return Err(ReplayGap::TooMany);
     }
-    let info = repo::events::stream_info(&state.db.read).await.map_err(|_| ReplayGap::TooOld)?;
+    let info = state.reads.stream_info().await.map_err(|_| ReplayGap::TooOld)?;
     if since < info.pruned_through {
         return Err(ReplayGap::TooOld);
     }
-    repo::events::load_range(&state.db.read, since, upto).await.map_err(|_| ReplayGap::TooOld)
+    state.reads.load_range(since, upto).await.map_err(|_| ReplayGap::TooOld)
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// The identity and replay window of the event log.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StreamInfo {
     pub epoch: String,
     pub pruned_through: i64,
@@ -37,45 +37,67 @@ pub async fn latest_seq<'e>(db: impl sqlx::SqliteExecutor<'e>) -> Result<i64> {
         .await?)
 }
 
-/// Events with `after < seq <= upto`, in order: the replay of what a client missed.
-pub async fn load_range(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<Arc<Event>>> {
-    type Row = (i64, Option<i64>, String, String, i64, Option<i64>, Option<String>, Option<String>, OffsetDateTime);
-    let rows: Vec<Row> = sqlx::query_as(
+/// One row of the event log as stored: what replays decode, and what the writer relays to Redis
+/// and hands to edges (so both ends decode it with [`EventRow::decode`]).
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub board_id: Option<i64>,
+    pub collection: String,
+    pub action: String,
+    pub record_id: i64,
+    pub actor_id: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl EventRow {
+    /// The typed event; rows of a collection or action this build does not know (a newer schema)
+    /// are skipped, with a log.
+    pub fn decode(self) -> Option<Arc<Event>> {
+        let EventRow { seq, board_id, collection, action, record_id, actor_id, before, after, created_at } = self;
+        let (Some(collection), Some(action)) = (Collection::parse(&collection), Action::parse(&action)) else {
+            tracing::warn!(seq, collection, action, "event of an unknown kind skipped");
+            return None;
+        };
+        let parse = |s: Option<String>| {
+            s.and_then(|s| {
+                Record::from_json(collection, &s)
+                    .inspect_err(|e| tracing::warn!(seq, error = %e, "undecodable event record"))
+                    .ok()
+            })
+        };
+        Some(Arc::new(Event {
+            seq,
+            action,
+            collection,
+            record_id,
+            board_id: BoardId(board_id.unwrap_or(0)),
+            actor_id: actor_id.map(UserId),
+            before: parse(before),
+            after: parse(after),
+            at: created_at,
+        }))
+    }
+}
+
+/// Rows with `after < seq <= upto`, in order, as stored.
+pub async fn load_rows(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
         r#"select seq, board_id, collection, action, record_id, actor_id, before, after, created_at
            from events where seq > ? and seq <= ? order by seq"#,
     )
     .bind(after)
     .bind(upto)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(seq, board_id, collection, action, record_id, actor_id, before, after, at)| {
-            // Rows of a collection or action this build does not know (a newer schema) are skipped, with a log.
-            let (Some(collection), Some(action)) = (Collection::parse(&collection), Action::parse(&action)) else {
-                tracing::warn!(seq, collection, action, "event of an unknown kind skipped");
-                return None;
-            };
-            let parse = |s: Option<String>| {
-                s.and_then(|s| {
-                    Record::from_json(collection, &s)
-                        .inspect_err(|e| tracing::warn!(seq, error = %e, "undecodable event record"))
-                        .ok()
-                })
-            };
-            Some(Arc::new(Event {
-                seq,
-                action,
-                collection,
-                record_id,
-                board_id: BoardId(board_id.unwrap_or(0)),
-                actor_id: actor_id.map(UserId),
-                before: parse(before),
-                after: parse(after),
-                at,
-            }))
-        })
-        .collect())
+    .await?)
+}
+
+/// Events with `after < seq <= upto`, in order: the replay of what a client missed.
+pub async fn load_range(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<Arc<Event>>> {
+    Ok(load_rows(pool, after, upto).await?.into_iter().filter_map(EventRow::decode).collect())
 }
 
 /// Deletes events beyond the retention (by count and by age) and moves `pruned_through` up.

@@ -10,6 +10,10 @@ mod support;
 mod backup;
 /// Checklist items on cards: forms, JSON, both sockets, non-members, bad input.
 mod checklist;
+/// A writer and two edges with Redis, as processes: order, resume across nodes, faults.
+mod cluster;
+/// Redis and `liveboard` processes on free ports for the cluster tests.
+mod cluster_support;
 /// Hostile input: a full disk, login floods, throttles, stale rights, slow clients, probing ids.
 mod hardening;
 /// Auth, pages and forms, the JSON API, bad input, and the event outbox.
