@@ -25,7 +25,7 @@ mod task;
 
 use std::sync::{
     Arc,
-    atomic::{AtomicBool, AtomicI64, Ordering},
+    atomic::{AtomicI64, Ordering},
 };
 
 use axum::extract::ws::Utf8Bytes;
@@ -108,9 +108,8 @@ pub enum Kind {
 pub struct Registration {
     pub key: u64,
     pub rx: mpsc::Receiver<Out>,
-    /// Set by the hub when it found this queue full and stopped filling it (checked after each read:
-    /// a full queue always has something to read, and no waiter per loop turn is needed).
-    pub overflow: Arc<AtomicBool>,
+    /// Raised by the hub when it found this queue full and stopped filling it.
+    pub overflow: Arc<queue::Overflow>,
     /// The hub's position when it registered the connection: live events after this are queued.
     pub from: i64,
     hub: Hub,
@@ -150,7 +149,7 @@ enum Cmd {
         info: ConnInfo,
         kind: Kind,
         tx: mpsc::Sender<Out>,
-        notify: Arc<AtomicBool>,
+        notify: Arc<queue::Overflow>,
         reply: oneshot::Sender<i64>,
     },
     Unregister {
@@ -202,6 +201,7 @@ enum Cmd {
     },
     Recover {
         key: u64,
+        covered: i64,
     },
     Ack {
         key: u64,
@@ -340,7 +340,7 @@ impl Hub {
         static NEXT: AtomicI64 = AtomicI64::new(1);
         let key = NEXT.fetch_add(1, Ordering::Relaxed) as u64;
         let (tx, rx) = mpsc::channel(self.queue_len);
-        let notify = Arc::new(AtomicBool::new(false));
+        let notify = Arc::new(queue::Overflow::default());
         let (reply, from) = oneshot::channel();
         let _ = self.tx.send(Cmd::Register { key, info, kind, tx, notify: notify.clone(), reply });
         let from = from.await.unwrap_or_else(|_| self.dispatched());
@@ -404,9 +404,10 @@ impl Hub {
         let _ = self.tx.send(Cmd::Signal { key, board, signal });
     }
 
-    /// The connection drained its overflowed queue: resume it with a resync.
-    pub fn recover(&self, key: u64) {
-        let _ = self.tx.send(Cmd::Recover { key });
+    /// The connection drained its overflowed queue: resume it, with a resync unless what the client
+    /// already shows (`covered`: the seq of its last reset or replay) includes every dropped event.
+    pub fn recover(&self, key: u64, covered: i64) {
+        let _ = self.tx.send(Cmd::Recover { key, covered });
     }
 
     /// The client acknowledged everything up to `seq`.

@@ -2,9 +2,41 @@
 //!
 //! hub → **per-connection queue** → socket loop.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use axum::extract::ws::Utf8Bytes;
+use tokio::sync::Notify;
+
+/// The hub's word to a connection's task that its queue overflowed and nothing more is queued until
+/// it asks to recover. A flag, checked after each read, and a wake-up: the task may have drained
+/// the queue and gone to sleep between the hub's failed send and the flag, and would never read
+/// again.
+#[derive(Debug, Default)]
+pub struct Overflow {
+    flag: AtomicBool,
+    wake: Notify,
+}
+
+impl Overflow {
+    /// Called by the hub.
+    pub fn raise(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Whether the queue overflowed since the last call.
+    pub fn take(&self) -> bool {
+        self.flag.swap(false, Ordering::AcqRel)
+    }
+
+    /// Resolves when [`Overflow::raise`] was called (or had been, since the last wait).
+    pub async fn raised(&self) {
+        self.wake.notified().await
+    }
+}
 
 /// A ready message, built once and shared by `Arc` with every connection it goes to.
 #[derive(Debug)]

@@ -5,17 +5,14 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
 };
 
 use tokio::sync::mpsc;
 
 use super::{
     ConnInfo,
-    queue::{Frame, Out},
+    queue::{Frame, Out, Overflow},
     subscriptions::{Pattern, Subscriptions, ViewSub},
 };
 use crate::{domain::*, events::Collection, events::Event, metrics::Metrics, views::View};
@@ -24,7 +21,7 @@ use crate::{domain::*, events::Collection, events::Event, metrics::Metrics, view
 pub struct Conn {
     pub info: ConnInfo,
     tx: mpsc::Sender<Out>,
-    notify: Arc<AtomicBool>,
+    notify: Arc<Overflow>,
     /// The queue overflowed: nothing more is queued until the connection asks to recover.
     overflowed: bool,
     pub subs: Subscriptions,
@@ -35,7 +32,7 @@ impl Conn {
     pub fn new(
         info: ConnInfo,
         tx: mpsc::Sender<Out>,
-        notify: Arc<AtomicBool>,
+        notify: Arc<Overflow>,
         board: Option<(BoardId, View)>,
         at: i64,
     ) -> Self {
@@ -276,7 +273,7 @@ impl Registry {
             metrics.resyncs.inc();
         } else {
             c.overflowed = true;
-            c.notify.store(true, Ordering::Release);
+            c.notify.raise();
         }
     }
 

@@ -211,10 +211,15 @@ impl HubTask {
                 }
             }
             Cmd::Signal { key, board, signal } => self.signal(key, board, signal),
-            Cmd::Recover { key } => {
+            Cmd::Recover { key, covered } => {
                 if self.registry.recovered(key) {
-                    self.metrics.resyncs.inc();
-                    self.send(key, Out::resync(dispatched, "queue_overflow"));
+                    // Every event dropped while the queue was full has a seq up to `dispatched`: when
+                    // the client's last reset already shows that far (it overflowed again while the
+                    // reset was on its way), a second reset would show nothing new.
+                    if dispatched > covered {
+                        self.metrics.resyncs.inc();
+                        self.send(key, Out::resync(dispatched, "queue_overflow"));
+                    }
                     // The re-rendered board has empty activity slots: refill them after the reset.
                     if let Some(b) = self.registry.get(key).and_then(|c| c.subs.board.as_ref()).map(|(b, _)| *b) {
                         self.send_activity_to(key, b);

@@ -174,13 +174,10 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
                         break;
                     }
                 }
-                if io.reg.overflow.swap(false, std::sync::atomic::Ordering::AcqRel) {
-                    // The hub found our queue full and stopped filling it: drop what is queued, ask to resume.
-                    while io.reg.rx.try_recv().is_ok() {}
-                    io.hub.recover(io.reg.key);
-                }
+                recover_if_overflowed(&mut io);
                 if io.reg.rx.is_closed() && io.reg.rx.is_empty() { break; }
             }
+            _ = io.reg.overflow.raised() => recover_if_overflowed(&mut io),
             _ = ping.tick() => {
                 if last_seen.elapsed() > cfg.ws_timeout {
                     io.close(close_code::AWAY, "no answer to ping").await;
@@ -189,6 +186,14 @@ pub async fn run<P: Protocol>(mut io: Io, mut proto: P) {
                 if io.ws.send(Message::Ping(Default::default())).await.is_err() { break; }
             }
         }
+    }
+}
+
+/// When the hub found our queue full and stopped filling it: drop what is queued, ask to resume.
+fn recover_if_overflowed(io: &mut Io) {
+    if io.reg.overflow.take() {
+        while io.reg.rx.try_recv().is_ok() {}
+        io.hub.recover(io.reg.key, io.skip_through);
     }
 }
 
