@@ -757,14 +757,15 @@ async fn throughput(t: &Arc<Target>, s: &Settings, subs: usize) -> Res<Throughpu
 /// Which server a side-by-side run measured.
 #[derive(Clone, Copy, PartialEq)]
 enum Server {
-    Liveboard,
+    /// This app (named apart from the product, which a rename rewrites).
+    Ours,
     Node,
 }
 
 impl Server {
     fn name(self) -> &'static str {
         match self {
-            Self::Liveboard => "Liveboard",
+            Self::Ours => "Liveboard",
             Self::Node => "Node",
         }
     }
@@ -789,7 +790,7 @@ impl PeerRun {
 /// cores) falls on both servers alike. Each run is [`throughput`] on a fresh board of that server.
 async fn throughput_vs(l: &Arc<Target>, n: &Arc<Target>, s: &Settings) -> (Vec<PeerRun>, Vec<String>) {
     let (mut runs, mut errors) = (Vec::new(), Vec::new());
-    let both = [(Server::Liveboard, l), (Server::Node, n)];
+    let both = [(Server::Ours, l), (Server::Node, n)];
     // Not counted: the first requests pay for connection set-up, a cold page cache and Node's JIT.
     if s.warmup_secs > 0.0 {
         for (server, t) in both {
@@ -841,7 +842,7 @@ fn rates(runs: &[PeerRun], server: Server, subs: usize) -> Vec<f64> {
 
 /// Liveboard's and Node's (median, min, max) creates/s at `subs` subscribers, if both ran.
 fn side_by_side(r: &Results, subs: usize) -> Option<(Spread, Spread)> {
-    Some((spread(rates(&r.peer_runs, Server::Liveboard, subs))?, spread(rates(&r.peer_runs, Server::Node, subs))?))
+    Some((spread(rates(&r.peer_runs, Server::Ours, subs))?, spread(rates(&r.peer_runs, Server::Node, subs))?))
 }
 
 /// RSS per idle connection of both servers at the same step (10,000 if both ramps reached it, else
@@ -1062,7 +1063,7 @@ fn liveboard_throughput<'a>(r: &'a Results, s: &Settings) -> (Vec<&'a Throughput
         .iter()
         .filter_map(|&subs| {
             let mut mine: Vec<&PeerRun> =
-                r.peer_runs.iter().filter(|p| p.server == Server::Liveboard && p.subs == subs).collect();
+                r.peer_runs.iter().filter(|p| p.server == Server::Ours && p.subs == subs).collect();
             mine.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
             mine.get(mine.len().saturating_sub(1) / 2).map(|p| &p.row)
         })
@@ -1343,7 +1344,7 @@ fn report(r: &Results, s: &Settings, secs: f64) -> String {
             o,
             "| server | connections | RSS before | RSS with N | per connection | one write reached | notes |\n|---|---:|---:|---:|---:|---:|---|"
         );
-        let rows = r.held.iter().map(|h| (Server::Liveboard, h)).chain(r.held_peer.iter().map(|h| (Server::Node, h)));
+        let rows = r.held.iter().map(|h| (Server::Ours, h)).chain(r.held_peer.iter().map(|h| (Server::Node, h)));
         for (server, h) in rows {
             let per = (h.rss_with.saturating_sub(h.rss_before)) as f64 / h.n.max(1) as f64;
             let _ = writeln!(
