@@ -59,6 +59,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## Benchmarks: builds the release server, runs the load generator, writes docs/BENCHMARKS.md.
+## Benchmarks: builds the release server, runs the load generator against it and the Node peer
+## (docs/BENCHMARKS.md), then the scale-out run with Redis, a writer and two edges
+## (docs/BENCHMARKS-scaleout.md; skipped with BENCH_SCALEOUT=0 or BENCH_QUICK=1).
 bench:
 	./bench/run.sh
+	@if [[ "$${BENCH_SCALEOUT:-1}" != 0 && "$${BENCH_QUICK:-}" != 1 ]]; then \
+	  $(MAKE) --no-print-directory test-deps && SCALEOUT_OUT=$(CURDIR)/docs/BENCHMARKS-scaleout.md ./bench/scaleout.sh; fi
