@@ -116,7 +116,7 @@ impl Application {
             };
             relay.spawn(&bus, controls);
         }
-        let state = AppState {
+        let state = AppState::new(crate::state::Handles {
             config: config.clone(),
             db,
             hub,
@@ -126,7 +126,7 @@ impl Application {
             passwords: Arc::new(Hashing::new(config.password_hashes, config.password_queue)),
             reads,
             node,
-        };
+        });
 
         spawn_pruning(state.clone());
         spawn_rights_check(state.clone());
@@ -213,7 +213,7 @@ impl Application {
         // `AppState` holds a database handle; an edge's is a private, empty in-memory one that
         // nothing reads (every read of the socket path goes through `reads`), never the writer's file.
         let db = Db::open(std::path::Path::new(":memory:"), bus).await?;
-        let state = AppState {
+        let state = AppState::new(crate::state::Handles {
             config: config.clone(),
             db,
             hub,
@@ -223,7 +223,7 @@ impl Application {
             passwords: Arc::new(Hashing::new(1, 0)),
             reads,
             node,
-        };
+        });
         spawn_rights_check(state.clone());
         let proxy = cluster::proxy::Proxy::new(&writer_url);
         let router = Router::new()

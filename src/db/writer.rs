@@ -323,7 +323,7 @@ impl Thread {
     /// Runs one job in a savepoint. `Err` means SQLite ended the transaction under it: the job's
     /// answer (already its failure) and the reason, for the jobs that ran before it.
     fn one(&mut self, job: Job) -> std::result::Result<Ran, (Answer, Error)> {
-        if let Err(e) = self.conn.execute_batch("savepoint job") {
+        if let Err(e) = self.run_cached("savepoint job") {
             let e = Error::from(e);
             let (_, answer) = refuse(job, copy(&e));
             return Err((answer, e));
@@ -335,11 +335,20 @@ impl Thread {
             return Err((answer, Error::Other(anyhow::anyhow!("the write transaction was rolled back by SQLite"))));
         }
         let keep = ok && !discard;
-        let end = if keep { "release job" } else { "rollback to job; release job" };
-        if let Err(e) = self.conn.execute_batch(end) {
+        let end = if keep {
+            self.run_cached("release job")
+        } else {
+            self.run_cached("rollback to job").and_then(|()| self.run_cached("release job"))
+        };
+        if let Err(e) = end {
             return Err((answer, Error::from(e)));
         }
         Ok(Ran { answer, events: if keep { events } else { Vec::new() } })
+    }
+
+    /// A transaction-control statement, prepared once: they run twice per job.
+    fn run_cached(&self, sql: &str) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
     }
 
     /// After a failed BEGIN, COMMIT or savepoint: make sure no transaction is left open, and open a

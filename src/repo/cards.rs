@@ -104,19 +104,12 @@ struct CreateTarget {
     edge: Option<Vec<(i64, String)>>,
 }
 
-fn create_target(
-    w: &WriteTx<'_>,
-    board: BoardId,
-    actor: UserId,
-    column: Option<ColumnId>,
-    place: Place,
-    max_cards: i64,
-) -> Result<CreateTarget> {
-    type Row = (bool, Option<String>, Option<BoardId>, Option<ColumnId>, Option<i64>, Option<String>, i64);
-    // Only the sort direction is formatted into the SQL, never input.
-    let edge_order = if place == Place::First { "asc" } else { "desc" };
-    let sql = format!(
-        r#"with target as (
+/// The check a create makes, for a card put first (`[0]`) or last (`[1]`) in its column. Only the
+/// sort direction is formatted into the SQL, never input; built once.
+static CREATE_TARGET: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+    ["asc", "desc"].map(|edge_order| {
+        format!(
+            r#"with target as (
                select coalesce(?3, (select id from columns where board_id = ?1 order by rank, id limit 1)) as id
            )
            select exists(select 1 from boards where id = ?1),
@@ -126,9 +119,22 @@ fn create_target(
                   (select c.id from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
                   (select c.rank from cards c, target t where c.column_id = t.id order by c.rank {edge_order}, c.id {edge_order} limit 1),
                   (select count(*) from (select 1 from cards where board_id = ?1 limit ?4))"#
-    );
+        )
+    })
+});
+
+fn create_target(
+    w: &WriteTx<'_>,
+    board: BoardId,
+    actor: UserId,
+    column: Option<ColumnId>,
+    place: Place,
+    max_cards: i64,
+) -> Result<CreateTarget> {
+    type Row = (bool, Option<String>, Option<BoardId>, Option<ColumnId>, Option<i64>, Option<String>, i64);
+    let sql = &CREATE_TARGET[usize::from(place != Place::First)];
     let (board_exists, role, column_board, column_id, edge_id, edge_rank, cards): Row =
-        w.one(&sql, rusqlite::params![board, actor, column, max_cards.max(0)])?;
+        w.one(sql, rusqlite::params![board, actor, column, max_cards.max(0)])?;
     // A board that exists but is not theirs looks exactly like one that does not exist.
     if !board_exists || role.is_none() {
         return Err(Error::NotFound);
