@@ -64,7 +64,7 @@ pub struct Config {
     pub board_max_cards: i64,
     /// How this process takes part in a cluster (`LIVEBOARD_ROLE`, `REDIS_URL`, `WRITER_URL`, `NODE_ID`,
     /// `CLUSTER_SECRET`, `PRESENCE_NODE_TTL_MS`); see docs/SCALING.md.
-    pub cluster: crate::cluster::ClusterConfig,
+    pub cluster: crate::cluster::settings::ClusterConfig,
 }
 
 impl Default for Config {
@@ -95,7 +95,7 @@ impl Default for Config {
             login_attempts_per_minute: 30,
             client_ip_header: None,
             board_max_cards: crate::domain::MAX_CARDS_PER_BOARD,
-            cluster: crate::cluster::ClusterConfig::default(),
+            cluster: crate::cluster::settings::ClusterConfig::default(),
         }
     }
 }
@@ -147,7 +147,7 @@ impl Config {
                 .ok()
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty()),
-            cluster: crate::cluster::ClusterConfig {
+            cluster: crate::cluster::settings::ClusterConfig {
                 role: env("LIVEBOARD_ROLE", d.cluster.role)?,
                 redis_url: optional("REDIS_URL"),
                 writer_url: optional("WRITER_URL").map(|u| u.trim_end_matches('/').to_owned()),

@@ -44,7 +44,7 @@ use self::{
     task::HubTask,
 };
 use crate::{
-    cluster::{Control, reads::Reads},
+    cluster::{reads::Reads, settings::Control},
     config::Config,
     domain::*,
     events::{Event, EventBus},
