@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod admission;
+mod command;
 mod dispatch;
 pub mod presence;
 pub mod queue;
@@ -28,7 +29,6 @@ use std::sync::{
     atomic::{AtomicI64, Ordering},
 };
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -37,6 +37,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use self::{
     access::BoardAccess,
     admission::{Admission, Slot},
+    command::{CloseTarget, Cmd},
     presence::{MemoryPresence, PresenceStore, Timing},
     queue::Out,
     registry::Registry,
@@ -132,99 +133,6 @@ pub enum Settled {
     ReplayedFrom(i64),
     /// Events up to this seq may have been dropped (resync): none of them counts as sent.
     ResyncedAt(i64),
-}
-
-/// Which connections [`Hub`] closes.
-#[derive(Debug)]
-enum CloseTarget {
-    Session(String),
-    Token(i64),
-    User(UserId),
-    All,
-}
-
-enum Cmd {
-    Register {
-        key: u64,
-        info: ConnInfo,
-        kind: Kind,
-        tx: mpsc::Sender<Out>,
-        notify: Arc<queue::Overflow>,
-        reply: oneshot::Sender<i64>,
-    },
-    Unregister {
-        key: u64,
-    },
-    Subscribe {
-        key: u64,
-        patterns: Vec<Pattern>,
-        reply: oneshot::Sender<Result<i64, LimitReached>>,
-    },
-    Unsubscribe {
-        key: u64,
-        pattern: Option<Pattern>,
-        reply: oneshot::Sender<()>,
-    },
-    SubscribeView {
-        key: u64,
-        id: Arc<str>,
-        sub: ViewSub,
-        reply: oneshot::Sender<Result<i64, LimitReached>>,
-    },
-    UnsubscribeView {
-        key: u64,
-        id: Arc<str>,
-        reply: oneshot::Sender<bool>,
-    },
-    SubscribePresence {
-        key: u64,
-        board: BoardId,
-        reply: oneshot::Sender<Result<bool, LimitReached>>,
-    },
-    UnsubscribePresence {
-        key: u64,
-        board: BoardId,
-        reply: oneshot::Sender<bool>,
-    },
-    Subscriptions {
-        key: u64,
-        reply: oneshot::Sender<Subscriptions>,
-    },
-    Settle {
-        key: u64,
-        settled: Settled,
-    },
-    Signal {
-        key: u64,
-        board: BoardId,
-        signal: Signal,
-    },
-    Recover {
-        key: u64,
-        covered: i64,
-    },
-    Ack {
-        key: u64,
-        seq: i64,
-    },
-    Custom {
-        collection: Option<String>,
-        to: Option<String>,
-        data: Value,
-        html: Option<Utf8Bytes>,
-    },
-    Users {
-        reply: oneshot::Sender<Vec<(UserId, bool)>>,
-    },
-    List {
-        reply: oneshot::Sender<Vec<ConnectionListing>>,
-    },
-    Close {
-        target: CloseTarget,
-        code: u16,
-        reason: &'static str,
-    },
-    ResyncAll,
 }
 
 /// What the rest of the app holds: a handle to send the hub commands, and what it may read.

@@ -15,8 +15,9 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{broadcast, mpsc};
 
 use super::{
-    CloseTarget, Cmd, ConnectionListing, Kind, LimitReached, Settled,
+    ConnectionListing, Kind, LimitReached, Settled,
     access::BoardAccess,
+    command::{CloseTarget, Cmd},
     presence::PresenceStore,
     queue::{Frame, Out},
     registry::{Conn, Registry},
