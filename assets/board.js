@@ -5,6 +5,7 @@
 import Sortable from './vendor/sortable.esm.js';
 import { ReconnectingSocket } from './live-socket.js';
 import { applyStream, decorate, parseFrame, refreshCounts } from './streams.js';
+import { offerUndo, startUndo } from './undo.js';
 
 /** Close codes after which reconnecting cannot help: signed out, access revoked, board gone. */
 const FINAL = new Set([4401, 4403, 4404]);
@@ -157,7 +158,11 @@ export function startBoard(board) {
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         body: JSON.stringify({ column_id: Number(list.dataset.column), ...where }),
       });
-      if (res.ok) return; // the live upsert that follows confirms the position
+      if (res.ok) {
+        // The live upsert that follows confirms the position.
+        const column = list.closest('section.column')?.querySelector('.column-name')?.textContent ?? 'another column';
+        return offerUndo(res, `Moved to ${column}`);
+      }
       message = await errorMessage(res);
     } catch {
       message = 'Network error: the card was not moved.';
@@ -303,7 +308,10 @@ export function startBoard(board) {
     const refused = res.status === 400 || res.status === 409 || res.status === 422;
     if (refused && (kind !== 'checklist' || form.matches('[data-checklist-add]'))) return showEditor(await res.text());
     if (!res.ok) return toast(await errorMessage(res));
-    if (kind === 'editor') dialog.close();
+    if (kind === 'editor') {
+      dialog.close();
+      offerUndo(res, 'Card saved');
+    }
     else if (kind === 'checklist') {
       // Ticks, moves and deletes show up through the live upsert or remove that follows.
       const input = form.matches('[data-checklist-add]') ? form.querySelector('input[name="text"]') : null;
@@ -328,6 +336,7 @@ export function startBoard(board) {
   });
 
   afterFrame();
+  startUndo();
   socket.start();
 }
 

@@ -24,6 +24,8 @@ use crate::{
 
 /// A card's checklist items.
 mod checklist;
+/// Undo of a change of your own, and the header that names it.
+pub mod undo;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/checklist/{id}", axum::routing::patch(checklist::update).delete(checklist::delete))
         .route("/api/columns/{id}", axum::routing::patch(update_column).delete(delete_column))
         .route("/api/connections", get(connections))
+        .route("/api/events/{seq}/undo", post(undo::undo))
         // Set on the routes above (so keep it after them): a wrong method answers in our shape, and
         // axum still adds the `Allow` header of the route.
         .method_not_allowed_fallback(method_not_allowed)
@@ -170,7 +173,7 @@ async fn update_card(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
     Json(b): Json<CardPatchBody>,
-) -> Result<Json<Card>> {
+) -> Result<axum::response::Response> {
     let patch = CardPatch {
         title: b.title.as_deref().map(CardTitle::parse).transpose()?,
         description: b.description.as_deref().map(Description::parse).transpose()?,
@@ -180,7 +183,8 @@ async fn update_card(
         place: b.placement.parse()?,
         expected_version: b.version,
     };
-    Ok(Json(repo::cards::update(&state.db, user.id, CardId(id), patch).await?))
+    let changed = repo::cards::update(&state.db, user.id, CardId(id), patch).await?;
+    Ok(undo::with_undo(changed.seq, Json(changed.record)))
 }
 
 #[derive(Deserialize)]
@@ -193,9 +197,9 @@ async fn delete_card(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
     Query(q): Query<VersionQuery>,
-) -> Result<StatusCode> {
-    repo::cards::delete(&state.db, user.id, CardId(id), q.version).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<axum::response::Response> {
+    let changed = repo::cards::delete(&state.db, user.id, CardId(id), q.version).await?;
+    Ok(undo::with_undo(changed.seq, StatusCode::NO_CONTENT))
 }
 
 async fn list_comments(

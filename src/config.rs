@@ -62,6 +62,8 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// Cards a board may hold (`BOARD_MAX_CARDS`; 0 for no limit).
     pub board_max_cards: i64,
+    /// How long after a change its author may still undo it (`UNDO_WINDOW_SECS`; 0 turns undo off).
+    pub undo_window: Duration,
     /// How this process takes part in a cluster (`LIVEBOARD_ROLE`, `REDIS_URL`, `WRITER_URL`, `NODE_ID`,
     /// `CLUSTER_SECRET`, `PRESENCE_NODE_TTL_MS`); see docs/SCALING.md.
     pub cluster: crate::cluster::settings::ClusterConfig,
@@ -95,6 +97,7 @@ impl Default for Config {
             login_attempts_per_minute: 30,
             client_ip_header: None,
             board_max_cards: crate::domain::MAX_CARDS_PER_BOARD,
+            undo_window: Duration::from_secs(600),
             cluster: crate::cluster::settings::ClusterConfig::default(),
         }
     }
@@ -143,6 +146,7 @@ impl Config {
             password_queue: env("PASSWORD_QUEUE", d.password_queue)?,
             login_attempts_per_minute: env("LOGIN_ATTEMPTS_PER_MINUTE", d.login_attempts_per_minute)?,
             board_max_cards: env("BOARD_MAX_CARDS", d.board_max_cards)?,
+            undo_window: Duration::from_secs(env("UNDO_WINDOW_SECS", d.undo_window.as_secs())?),
             client_ip_header: std::env::var("CLIENT_IP_HEADER")
                 .ok()
                 .map(|h| h.trim().to_ascii_lowercase())

@@ -31,6 +31,12 @@ pub enum Error {
     /// No such record, or one the user may not know exists.
     #[error("not found")]
     NotFound,
+    /// [`Error::NotFound`] with a word on why (an event no longer in the log, perhaps pruned).
+    #[error("{0}")]
+    Missing(String),
+    /// Too late: what was asked for had a time limit, now past (an undo after its window).
+    #[error("{0}")]
+    Expired(String),
     /// The route exists, but not for this method (the response keeps axum's `Allow` header).
     #[error("method not allowed here")]
     MethodNotAllowed,
@@ -70,7 +76,8 @@ impl Error {
             Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
+            Self::Expired(_) => StatusCode::GONE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooMany(_) | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -89,7 +96,8 @@ impl Error {
             Self::BadRequest(_) => "BAD_REQUEST",
             Self::Unauthorized => "AUTH_REQUIRED",
             Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
+            Self::NotFound | Self::Missing(_) => "NOT_FOUND",
+            Self::Expired(_) => "EXPIRED",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict(_) => "CONFLICT",
             Self::TooMany(_) => "LIMIT_REACHED",

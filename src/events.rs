@@ -195,6 +195,14 @@ impl Event {
     }
 }
 
+/// A record as a change left it, and the `seq` of the event that recorded the change: what a
+/// repository hands back when its caller may offer to undo it (`POST /api/events/{seq}/undo`).
+#[derive(Debug)]
+pub struct Changed<T> {
+    pub record: T,
+    pub seq: i64,
+}
+
 /// Where the hub reads committed events from: the seam a broker plugs into. In one process it is
 /// the in-process bus; an edge process would feed the same bus from a Redis stream.
 #[derive(Clone)]

@@ -98,6 +98,7 @@ pub fn board_page<'a>(
         },
         error,
         draft: None,
+        undo: None,
     }
 }
 

@@ -130,6 +130,12 @@ impl<'c> WriteTx<'c> {
         Ok(())
     }
 
+    /// The `seq` of the last event this job recorded, if it recorded one: what a caller hands back so
+    /// the change can be undone (`POST /api/events/{seq}/undo`).
+    pub fn last_seq(&self) -> Option<i64> {
+        self.events.last().map(|e| e.seq)
+    }
+
     /// Rolls this job back even though it succeeds: the health probe's trial write.
     pub(crate) fn discard(&mut self) {
         self.discard = true;

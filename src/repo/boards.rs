@@ -181,18 +181,23 @@ pub async fn update_column(
     .await
 }
 
-/// Deletes a column and its cards (each card's deletion, and each of its checklist items', is an
-/// event of its own); returns the column.
+/// Deletes a column and its cards (each card's deletion, and each of its checklist items' and
+/// comments', is an event of its own); returns the column.
 pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Column> {
     db.write(Some(actor), move |w| {
         let col = column(w, id)?;
         require_member_in(w, col.board_id, actor)?;
         let cards: Vec<Card> = w.all(&format!("{CARD_SELECT} where c.column_id = ? order by c.rank, c.id"), [id])?;
+        let mut comments = Vec::new();
         for c in &cards {
+            comments.extend(super::comments::of_card(w, c.id)?);
             super::checklist::record_card_deleted(w, c.id)?;
         }
         w.exec("delete from cards where column_id = ?", [id])?;
         for c in &cards {
+            w.record(Action::Delete, Some(c), None)?;
+        }
+        for c in &comments {
             w.record(Action::Delete, Some(c), None)?;
         }
         let before = board(w, col.board_id)?;

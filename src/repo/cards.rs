@@ -14,7 +14,7 @@ use crate::{
     db::{Db, Ts, WriteTx},
     domain::*,
     error::{Error, Result},
-    events::{Action, Event},
+    events::{Action, Changed, Event},
     repo::events::load_range,
 };
 
@@ -211,8 +211,13 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
     .await
 }
 
+/// The `seq` of the event just recorded: what a caller may undo.
+pub(crate) fn recorded(w: &WriteTx<'_>) -> Result<i64> {
+    w.last_seq().ok_or_else(|| Error::Other(anyhow::anyhow!("the change recorded no event")))
+}
+
 /// Applies `patch` to a card; a move rewrites only this card's row.
-pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Result<Card> {
+pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Result<Changed<Card>> {
     db.write(Some(actor), move |w| {
         let before = card(w, id)?;
         require_member_in(w, before.board_id, actor)?;
@@ -254,25 +259,43 @@ pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Res
         )?;
         let after = card(w, id)?;
         w.record(Action::Update, Some(&before), Some(&after))?;
-        Ok(after)
+        let seq = recorded(w)?;
+        Ok(Changed { record: after, seq })
     })
     .await
 }
 
 /// Deletes a card; `expected_version` guards against deleting a card someone just changed.
-pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option<i64>) -> Result<Card> {
+pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option<i64>) -> Result<Changed<Card>> {
     db.write(Some(actor), move |w| {
         let before = card(w, id)?;
         require_member_in(w, before.board_id, actor)?;
         if expected_version.is_some_and(|v| v != before.version) {
             return Err(Error::Conflict("this card changed since you opened it".into()));
         }
-        super::checklist::record_card_deleted(w, id)?;
-        w.exec("delete from cards where id = ?", [id])?;
-        w.record(Action::Delete, Some(&before), None)?;
-        Ok(before)
+        let seq = delete_in(w, &before)?;
+        Ok(Changed { record: before, seq })
     })
     .await
+}
+
+/// Deletes a card inside a write, with an event for it and for each of its checklist items and
+/// comments (their rows go by `on delete cascade`); the `seq` of the card's own event.
+///
+/// The items' events come just before the card's (its `checklist_total` says how many), the
+/// comments' just after: once the card is gone nothing else can delete its comments, so the
+/// comment deletions that follow the card's event are exactly the ones of this change. That is
+/// how undo finds what to bring back (see [`super::undo`]).
+pub(crate) fn delete_in(w: &mut WriteTx<'_>, before: &Card) -> Result<i64> {
+    let comments = super::comments::of_card(w, before.id)?;
+    super::checklist::record_card_deleted(w, before.id)?;
+    w.exec("delete from cards where id = ?", [before.id])?;
+    w.record(Action::Delete, Some(before), None)?;
+    let seq = recorded(w)?;
+    for c in &comments {
+        w.record(Action::Delete, Some(c), None)?;
+    }
+    Ok(seq)
 }
 
 /// The changes made to a card after `version`, oldest first: what a conflicting editor is shown.

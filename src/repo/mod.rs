@@ -8,6 +8,7 @@ pub mod checklist;
 pub mod comments;
 pub mod events;
 pub mod rows;
+pub mod undo;
 pub mod users;
 
 use crate::{

@@ -32,13 +32,16 @@ pub(super) async fn create_board(
 pub(super) async fn board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    session: tower_sessions::Session,
     Path(id): Path<i64>,
     Query(filter): Query<PageFilter>,
 ) -> PageResult<Markup> {
-    board_with(&state, &user, BoardId(id), &filter, None, None).await
+    let notice = super::undo::take(&session).await;
+    board_with(&state, &user, BoardId(id), &filter, None, None, notice.as_ref()).await
 }
 
-/// The board page, optionally with a form error and the text the user typed.
+/// The board page, optionally with a form error and the text the user typed, or the notice of a
+/// change the user may undo.
 pub(super) async fn board_with(
     state: &AppState,
     user: &User,
@@ -46,6 +49,7 @@ pub(super) async fn board_with(
     filter: &PageFilter,
     error: Option<&str>,
     draft: Option<(i64, &str)>,
+    undo: Option<&super::undo::Notice>,
 ) -> PageResult<Markup> {
     let snap = repo::boards::snapshot(&state.db.read, id, user.id).await?;
     let view = filter
@@ -54,6 +58,7 @@ pub(super) async fn board_with(
     let ctx = crate::views::BoardCtx { done_column: snap.board.done_column_id };
     let mut page = render::board_page(&snap, &view, filter, &query, state.hub.epoch(), error, ctx);
     page.draft = draft;
+    page.undo = undo.map(super::undo::Notice::props);
     Ok(t::board_page(&state.ctx(Some(&user.username)), &page))
 }
 
@@ -83,7 +88,7 @@ pub(super) async fn form_error(
     if !matches!(e, Error::Validation { .. } | Error::Conflict(_)) {
         return Err(e.into());
     }
-    let page = board_with(state, user, id, &PageFilter::default(), Some(&e.to_string()), draft).await?;
+    let page = board_with(state, user, id, &PageFilter::default(), Some(&e.to_string()), draft, None).await?;
     Ok((e.status(), page).into_response())
 }
 

@@ -2,7 +2,7 @@
 //!
 //! browser form → **handler** → repository → redirect, fragment or page.
 
-use super::{boards::form_error, *};
+use super::{boards::form_error, undo, *};
 
 #[derive(Deserialize)]
 pub(super) struct NewCardForm {
@@ -125,6 +125,7 @@ impl EditForm {
 pub(super) async fn save_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    session: tower_sessions::Session,
     Path(id): Path<i64>,
     headers: HeaderMap,
     Form(f): Form<EditForm>,
@@ -143,8 +144,7 @@ pub(super) async fn save_card(
         repo::cards::update(&state.db, user.id, id, patch).await
     };
     let err = match saved.await {
-        Ok(_) if partial(&headers) => return Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(card) => return Ok(to_board(card.board_id)),
+        Ok(c) => return Ok(undo::answer(&session, &headers, c.seq, "Card saved".into(), c.record.board_id).await),
         Err(e @ (Error::Validation { .. } | Error::Conflict(_))) => e,
         Err(e) => return Err(e.into()),
     };
@@ -195,14 +195,16 @@ pub(super) struct MoveForm {
 pub(super) async fn move_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    session: tower_sessions::Session,
     Path(id): Path<i64>,
     headers: HeaderMap,
     Form(f): Form<MoveForm>,
 ) -> PageResult {
     let place = if f.place.is_empty() { Place::Last } else { Place::parse(&f.place)? };
     let patch = CardPatch { column_id: f.column_id.map(ColumnId), place: Some(place), ..CardPatch::default() };
-    let card = repo::cards::update(&state.db, user.id, CardId(id), patch).await?;
-    Ok(if partial(&headers) { StatusCode::NO_CONTENT.into_response() } else { to_board(card.board_id) })
+    let c = repo::cards::update(&state.db, user.id, CardId(id), patch).await?;
+    let column = repo::undo::column_name(&state.db.read, c.record.column_id).await?;
+    Ok(undo::answer(&session, &headers, c.seq, format!("Moved to {column}"), c.record.board_id).await)
 }
 
 #[derive(Deserialize)]
@@ -213,11 +215,13 @@ pub(super) struct VersionForm {
 pub(super) async fn delete_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    session: tower_sessions::Session,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Form(f): Form<VersionForm>,
 ) -> PageResult {
-    let card = repo::cards::delete(&state.db, user.id, CardId(id), f.version).await?;
-    Ok(to_board(card.board_id))
+    let c = repo::cards::delete(&state.db, user.id, CardId(id), f.version).await?;
+    Ok(undo::answer(&session, &headers, c.seq, "Card deleted".into(), c.record.board_id).await)
 }
 
 #[derive(Deserialize)]

@@ -36,6 +36,8 @@ mod cards;
 mod checklist;
 /// Settings (tokens) and admin.
 mod settings;
+/// The undo notice and the plain form that undoes a change.
+mod undo;
 
 pub(super) type PageResult<T = Response> = Result<T, PageError>;
 
@@ -62,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/columns/{id}", post(boards::rename_column))
         .route("/columns/{id}/move", post(boards::move_column))
         .route("/columns/{id}/delete", post(boards::delete_column))
+        .route("/events/{seq}/undo", post(undo::undo))
         .route("/settings", get(settings::settings))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/delete", post(settings::revoke_token))

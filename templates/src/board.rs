@@ -148,6 +148,8 @@ pub struct BoardPage<'a> {
     pub error: Option<&'a str>,
     /// A card title the user typed that was refused: (column id, text), kept in its form.
     pub draft: Option<(i64, &'a str)>,
+    /// The notice after a change of the user's own, with its Undo button.
+    pub undo: Option<UndoNotice<'a>>,
 }
 
 pub fn board_title(id: i64, name: &str) -> Markup {
@@ -170,6 +172,7 @@ pub fn board_page(ctx: &Ctx, b: &BoardPage) -> Markup {
         ctx,
         b.name,
         html! {
+            (undo_region(b.id, b.undo.as_ref()))
             (board(b, ctx.user.unwrap_or("")))
             dialog id="editor" {}
         },

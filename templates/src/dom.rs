@@ -28,6 +28,9 @@ pub fn card_checklist(card: i64) -> String {
     format!("card-{card}-checklist")
 }
 pub const BOARD_TITLE: &str = "board-title";
+/// The undo notice's live region, and the template the board's script fills it from.
+pub const UNDO: &str = "undo-notice";
+pub const UNDO_TEMPLATE: &str = "undo-template";
 pub const COLUMNS: &str = "columns";
 pub const MEMBERS: &str = "members";
 pub const PRESENCE: &str = "presence";

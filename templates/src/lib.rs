@@ -15,9 +15,12 @@ pub mod dom;
 mod layout;
 /// Sign-up, log-in, boards list, settings, admin.
 mod pages;
+/// The undo notice after a change of your own.
+mod undo;
 
 pub use board::*;
 pub use card::*;
 pub use checklist::*;
 pub use layout::*;
 pub use pages::*;
+pub use undo::*;
