@@ -65,9 +65,7 @@ pub async fn undo(db: &crate::db::Db, actor: UserId, seq: i64, window: Duration)
             (Action::Update, Some(b), Some(a)) if b.version != a.version => restore(w, actor, &e, b, a),
             (Action::Delete, Some(b), None) => bring_back(w, actor, &e, b, max_cards),
             (Action::Create, None, Some(a)) => take_back(w, actor, &e, a),
-            _ => Err(Error::BadRequest(
-                "this change cannot be undone: it only recounted the card's checklist".into(),
-            )),
+            _ => Err(Error::BadRequest("this change cannot be undone: it only recounted the card's checklist".into())),
         }
     })
     .await
@@ -147,17 +145,17 @@ fn name(w: &WriteTx<'_>, user: Option<UserId>) -> Result<String> {
 fn column_back(w: &WriteTx<'_>, c: &Card) -> Result<ColumnId> {
     match column(w, c.column_id) {
         Ok(col) if col.board_id == c.board_id => Ok(col.id),
-        _ => Err(Error::Conflict("the column this card was in no longer exists, so this change cannot be undone".into())),
+        _ => {
+            Err(Error::Conflict("the column this card was in no longer exists, so this change cannot be undone".into()))
+        }
     }
 }
 
 /// The assignee a card had, if they are still a member of its board (otherwise nobody).
 fn assignee_back(w: &WriteTx<'_>, c: &Card) -> Result<Option<UserId>> {
     let Some(user) = c.assignee_id else { return Ok(None) };
-    let member: Option<(i64,)> = w.opt(
-        "select 1 from board_members where board_id = ? and user_id = ?",
-        rusqlite::params![c.board_id, user],
-    )?;
+    let member: Option<(i64,)> =
+        w.opt("select 1 from board_members where board_id = ? and user_id = ?", rusqlite::params![c.board_id, user])?;
     Ok(member.map(|_| user))
 }
 
@@ -217,10 +215,10 @@ fn bring_back(w: &mut WriteTx<'_>, actor: UserId, e: &Event, was: &Card, max_car
     if card_now(w, id)?.is_some() {
         return Err(Error::Conflict("this card is back already: its deletion was undone".into()));
     }
-    let later: Option<(i64,)> =
-        w.opt("select 1 from events where seq > ? and collection = 'cards' and record_id = ? limit 1", rusqlite::params![
-            e.seq, id
-        ])?;
+    let later: Option<(i64,)> = w.opt(
+        "select 1 from events where seq > ? and collection = 'cards' and record_id = ? limit 1",
+        rusqlite::params![e.seq, id],
+    )?;
     if later.is_some() {
         return Err(changed_since(w, actor, id, e.seq)?);
     }
@@ -350,5 +348,9 @@ fn take_back(w: &mut WriteTx<'_>, actor: UserId, e: &Event, made: &Card) -> Resu
 
 /// A column's name, for a notice such as "Moved to Done".
 pub async fn column_name(pool: &sqlx::SqlitePool, id: ColumnId) -> Result<String> {
-    Ok(sqlx::query_scalar("select name from columns where id = ?").bind(id).fetch_optional(pool).await?.unwrap_or_default())
+    Ok(sqlx::query_scalar("select name from columns where id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or_default())
 }

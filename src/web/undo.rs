@@ -80,11 +80,16 @@ pub(super) async fn undo(
             remember(&session, done.seq, text.to_owned(), "Redo").await;
             Ok(with_undo(done.seq, to_board(done.card.board_id)))
         }
-        Err(e @ (Error::Conflict(_) | Error::Expired(_) | Error::Forbidden(_) | Error::BadRequest(_) | Error::Missing(_)))
-            if f.board_id.is_some() =>
-        {
+        Err(
+            e @ (Error::Conflict(_)
+            | Error::Expired(_)
+            | Error::Forbidden(_)
+            | Error::BadRequest(_)
+            | Error::Missing(_)),
+        ) if f.board_id.is_some() => {
             let board = BoardId(f.board_id.unwrap_or_default());
-            let page = board_with(&state, &user, board, &PageFilter::default(), Some(&e.to_string()), None, None).await?;
+            let page =
+                board_with(&state, &user, board, &PageFilter::default(), Some(&e.to_string()), None, None).await?;
             Ok((e.status(), page).into_response())
         }
         Err(e) => Err(e.into()),

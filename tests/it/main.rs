@@ -24,5 +24,7 @@ mod live;
 mod presence;
 /// The JSON pub/sub protocol: patterns, custom events, limits, replay and resync, metrics.
 mod realtime;
+/// Undo: the inverse of a change as a new change, its rules, the notice and its plain form.
+mod undo;
 /// Named view subscriptions, acks, and API tokens for scripts.
 mod views;
