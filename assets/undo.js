@@ -30,7 +30,7 @@ export function startUndo() {
     // Inside a text field, Ctrl+Z is the field's own undo.
     if (t?.closest('input, textarea, select, [contenteditable]') || document.querySelector('dialog[open]')) return;
     const button = region.querySelector('.undo-notice button');
-    if (!button || button.disabled) return;
+    if (!button) return;
     e.preventDefault();
     button.click();
   });
@@ -42,8 +42,11 @@ export function offerUndo(res, text) {
   if (Number.isInteger(seq) && seq > 0) show(seq, text, 'Undo');
 }
 
-/** Put a notice in the region, from the page's template; `button` null for a message alone. */
-function show(seq, text, button) {
+/**
+ * Put a notice in the region, from the page's template; `button` null for a message alone.
+ * `keepFocus`: the keyboard was on the notice this one replaces, and stays in it.
+ */
+function show(seq, text, button, keepFocus = false) {
   const region = document.getElementById('undo-notice');
   const template = /** @type {HTMLTemplateElement | null} */ (document.getElementById('undo-template'));
   const form = template?.content.firstElementChild?.cloneNode(true);
@@ -58,23 +61,28 @@ function show(seq, text, button) {
     form.lastChild?.remove(); // the " · " before it
     form.setAttribute('role', 'alert');
   }
-  const hadFocus = region.contains(document.activeElement);
   region.replaceChildren(form);
-  if (hadFocus) (button ? form.querySelector('button') : document.getElementById('board'))?.focus?.();
+  if (keepFocus) {
+    const target = button ? form.querySelector('button') : form;
+    if (!button) form.tabIndex = -1; // a message alone can hold the focus it inherits
+    target.focus();
+  }
 }
 
 async function undo(form) {
-  const button = form.querySelector('button');
-  if (button) button.disabled = true;
+  // Not `disabled`: a disabled button drops the keyboard focus, which the next notice keeps.
+  if (form.dataset.busy) return;
+  form.dataset.busy = '1';
+  const focus = form.contains(document.activeElement);
   let res;
   try {
     res = await fetch(`/api/events/${form.dataset.undo}/undo`, { method: 'POST', headers: { accept: 'application/json' } });
   } catch {
-    return show(0, 'Network error: nothing was undone.', null);
+    return show(0, 'Network error: nothing was undone.', null, focus);
   }
-  if (!res.ok) return show(0, await errorMessage(res), null);
+  if (!res.ok) return show(0, await errorMessage(res), null, focus);
   const body = await res.json();
-  show(body.seq, UNDONE[body.action] ?? 'Change undone', 'Redo');
+  show(body.seq, UNDONE[body.action] ?? 'Change undone', 'Redo', focus);
 }
 
 /** The message of a JSON error (`{"error":{"code","message"}}`), or a plain one. */
