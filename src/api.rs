@@ -144,7 +144,7 @@ async fn create_card(
         place: b.placement.parse()?.unwrap_or_default(),
     };
     let card = repo::cards::create(&state.db, user.id, BoardId(id), new).await?;
-    Ok((StatusCode::CREATED, Json(card)))
+    Ok(undo::with_undo(card.seq, (StatusCode::CREATED, Json(card.record))))
 }
 
 async fn get_card(

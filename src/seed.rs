@@ -46,7 +46,7 @@ pub async fn seed_demo(db: &Db) -> Result<bool> {
             labels: Labels::parse(labels.iter().copied())?,
             place: Place::Last,
         };
-        let card = repo::cards::create(db, alice.id, board.id, new).await?;
+        let card = repo::cards::create(db, alice.id, board.id, new).await?.record;
         if *title == "Invite beta testers" {
             seed_checklist(db, alice.id, card.id).await?;
         }

@@ -18,8 +18,9 @@ use crate::{
 };
 
 /// The response header that carries the `seq` of the event a change recorded: post it to
-/// `/api/events/{seq}/undo` to revert that change. Set by card edits, moves and deletions (over
-/// JSON and by the board page's forms) and by an undo itself (whose undo is a redo).
+/// `/api/events/{seq}/undo` to revert that change. Set by card creations, edits, moves and
+/// deletions (over JSON, and the last three by the board page's forms) and by an undo itself
+/// (whose undo is a redo).
 pub const UNDO_HEADER: &str = "liveboard-undo";
 
 /// Adds [`UNDO_HEADER`] to a response.

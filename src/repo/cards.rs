@@ -157,7 +157,7 @@ fn create_target(
 }
 
 /// Creates a card on `board`.
-pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Card> {
+pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Result<Changed<Card>> {
     let max_cards = db.max_cards_per_board;
     db.write(Some(actor), move |w| {
         let target = create_target(w, board, actor, new.column_id, new.place, max_cards)?;
@@ -206,7 +206,8 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
             updated_at: t,
         };
         w.record(Action::Create, None, Some(&created))?;
-        Ok(created)
+        let seq = recorded(w)?;
+        Ok(Changed { record: created, seq })
     })
     .await
 }

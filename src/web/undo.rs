@@ -48,10 +48,19 @@ async fn remember(session: &Session, seq: i64, text: String, button: &str) {
 
 /// The notice left for this page, taken so that it shows once.
 pub(super) async fn take(session: &Session) -> Option<Notice> {
-    session.remove::<Notice>(KEY).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "could not read the undo notice");
-        None
-    })
+    // Read first: a `remove` marks the session changed (and so saved) even when there was nothing
+    // to remove, which would make every board page a session write.
+    let notice = match session.get::<Notice>(KEY).await {
+        Ok(n) => n?,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the undo notice");
+            return None;
+        }
+    };
+    if let Err(e) = session.remove_value(KEY).await {
+        tracing::warn!(error = %e, "could not clear the undo notice");
+    }
+    Some(notice)
 }
 
 #[derive(Deserialize)]

@@ -287,8 +287,8 @@ async fn changes_that_are_not_to_cards_cannot_be_undone() {
 async fn undo_of_a_create_deletes_the_card_unless_someone_else_added_to_it() {
     let app = spawn_app().await;
     let (alice, bob, board, _) = shared_board(&app).await;
-    alice.card(board, json!({"title": "Mine alone"})).await;
-    let mine = app.seq();
+    let (_, mine) =
+        change(&alice, Method::POST, &format!("/api/boards/{board}/cards"), Some(json!({"title": "Mine alone"}))).await;
     let (s, body) = undo(&alice, mine).await;
     assert_eq!((s, body["action"].as_str()), (200, Some("delete")), "{body}");
     assert_eq!(alice.get_json(&format!("/api/cards/{}", id(&body["record"]))).await.0, 404);
