@@ -369,3 +369,25 @@ async fn the_editors_save_and_delete_name_their_event_for_the_page_and_leave_a_n
 fn location(res: &reqwest::Response) -> String {
     res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
 }
+
+#[tokio::test]
+async fn an_undo_posted_through_one_edge_reaches_a_board_page_on_another() {
+    use crate::cluster_support::{Cluster, signup_at};
+    let c = Cluster::start().await;
+    let alice = signup_at(&c.a, "alice").await;
+    let bob = signup_at(&c.b, "bob").await;
+    let (board, cols) = alice.board("Scale").await;
+    alice.add_member(board, "bob").await;
+    let card = id(&alice.card(board, json!({"title": "Press release"})).await);
+    let mut bob_page = bob.live(board, "").await;
+
+    // The header survives the edge's forwarding to the writer.
+    let seq = move_card(&alice, card, cols[2]).await;
+    bob_page.until(|s| s.is_card_upsert(card, cols[2])).await;
+    let (s, body) = undo(&alice, seq).await;
+    assert_eq!(s, 200, "{body}");
+
+    let (s, _) = bob_page.until(|s| s.is_card(card)).await;
+    assert!(s.is_card_upsert(card, cols[0]), "back in Todo on edge B: {s:?}");
+    assert_eq!(s.seq, body["seq"].as_i64());
+}
