@@ -19,7 +19,7 @@ use super::{
     rows::{CARD_SELECT, COMMENT_SELECT, card, column, require_member},
 };
 use crate::{
-    db::{FromRow, Ts, WriteTx},
+    db::{Db, FromRow, Ts, WriteTx},
     domain::*,
     error::{Error, Result},
     events::{Action, Collection, Event},
@@ -36,14 +36,17 @@ pub struct Undone {
 }
 
 /// Reverts the change recorded as event `seq`, by `actor`, if it is theirs, younger than `window`
-/// and its card has not changed since; `max_cards` is the board's limit, for a card brought back.
-pub async fn undo(db: &crate::db::Db, actor: UserId, seq: i64, window: Duration) -> Result<Undone> {
+/// and its card has not changed since. Nothing is written when it is refused.
+pub async fn undo(db: &Db, actor: UserId, seq: i64, window: Duration) -> Result<Undone> {
+    // A card brought back counts against the board's limit like a new one.
     let max_cards = db.max_cards_per_board;
     db.write(Some(actor), move |w| {
         let e = event(w, seq)?.ok_or_else(|| missing(seq))?;
         // A change on a board you cannot see is one you cannot know of: the same answer as none.
-        if require_member(w, e.board_id, actor).is_err() {
-            return Err(missing(seq));
+        match require_member(w, e.board_id, actor) {
+            Err(Error::NotFound) => return Err(missing(seq)),
+            Err(other) => return Err(other),
+            Ok(_) => {}
         }
         if e.actor_id != Some(actor) {
             return Err(Error::Forbidden("only the person who made a change can undo it"));
@@ -53,6 +56,9 @@ pub async fn undo(db: &crate::db::Db, actor: UserId, seq: i64, window: Duration)
                 "this change cannot be undone: only changes to cards can (this one is to {})",
                 e.collection
             )));
+        }
+        if window.is_zero() {
+            return Err(Error::Expired("undo is turned off on this server (UNDO_WINDOW_SECS=0)".into()));
         }
         if now() - e.at >= window {
             return Err(Error::Expired(format!(

@@ -239,14 +239,34 @@ async fn an_unknown_seq_is_404_and_one_that_is_not_a_number_is_400() {
 
 #[tokio::test]
 async fn a_change_older_than_the_undo_window_is_gone() {
-    // A window of zero: every change is already too old, with no waiting.
+    // A window of one second, and a change whose event is dated two seconds back: no waiting.
+    let app = spawn_app_with(|c| c.undo_window = std::time::Duration::from_secs(1)).await;
+    let (alice, _bob, board, cols) = shared_board(&app).await;
+    let card = id(&alice.card(board, json!({"title": "Press release"})).await);
+    let seq = move_card(&alice, card, cols[1]).await;
+    let two_seconds_ago = (time::OffsetDateTime::now_utc() - time::Duration::seconds(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    sqlx::query("update events set created_at = ? where seq = ?")
+        .bind(two_seconds_ago)
+        .bind(seq)
+        .execute(&app.state.db.read)
+        .await
+        .unwrap();
+
+    let message = refused(&app, &alice, seq, 410, "EXPIRED").await;
+    assert!(message.contains("too old to undo") && message.contains("for 1 second after"), "{message}");
+}
+
+#[tokio::test]
+async fn a_window_of_zero_turns_undo_off() {
     let app = spawn_app_with(|c| c.undo_window = std::time::Duration::ZERO).await;
     let (alice, _bob, board, cols) = shared_board(&app).await;
     let card = id(&alice.card(board, json!({"title": "Press release"})).await);
     let seq = move_card(&alice, card, cols[1]).await;
 
     let message = refused(&app, &alice, seq, 410, "EXPIRED").await;
-    assert!(message.contains("too old to undo"), "{message}");
+    assert!(message.contains("turned off"), "{message}");
 }
 
 #[tokio::test]
