@@ -1,11 +1,14 @@
-// server (the `Liveboard-Undo` header of a change, or the notice a form post left) → this module →
+// server (the `liveboard-undo` header of a change, or the notice a form post left) → this module →
 // the undo notice: "Moved to Done · Undo" for about 10 s. Its button undoes through the JSON API
 // and the page stays; the card comes back through the live socket, as for everyone else.
 //
 // Without JavaScript the notice's form posts and the page reloads; this only enhances.
 
-/** The header naming the event a change recorded: POST /api/events/{seq}/undo reverts it. */
-const HEADER = 'Liveboard-Undo';
+/**
+ * The header naming the event a change recorded: POST /api/events/{seq}/undo reverts it. Lowercase
+ * (header names are case-insensitive), so renaming the template keeps it a valid header name.
+ */
+const HEADER = 'liveboard-undo';
 
 /** What the notice says after an undo, by the action the undo wrote. */
 const UNDONE = { update: 'Change undone', create: 'Card restored', delete: 'Card creation undone' };

@@ -1,8 +1,24 @@
 // Undo: after Alice moves, edits or deletes a card, a notice with an Undo button shows; pressing it
-// (by pointer, by Tab + Enter, by Ctrl+Z) puts the card back for her and, live, for Bob.
+// (by pointer, by Tab + Enter, by Ctrl+Z, or as a plain form without JavaScript) puts the card back
+// for her and, live, for Bob.
 
 import { expect, test } from '@playwright/test';
-import { LIVE, card, cardIdsIn, columnCards, expectSameDocument, markDocument, newBoard, newCard, newUser, openBoard, patchCard } from './support';
+import {
+  LIVE,
+  PASSWORD,
+  baseURL,
+  card,
+  cardIdsIn,
+  columnCards,
+  expectSameDocument,
+  markDocument,
+  newBoard,
+  newCard,
+  newUser,
+  openBoard,
+  patchCard,
+  uniqueName,
+} from './support';
 
 test('alice drags a card to Done, presses Undo in the notice, and it goes back for her and for bob', async ({ browser }) => {
   const alice = await newUser(browser, 'alice');
@@ -106,5 +122,59 @@ test('a deleted card comes back with Ctrl+Z, and an undo after bob changed the c
   await expect(a.locator('#undo-notice')).toContainText(`Cannot undo: ${bob.name} changed this card since`);
   await expect(columnCards(a, Doing).locator(`#card-${id}`)).toBeVisible();
   await alice.context.close();
+  await bob.context.close();
+});
+
+test('an edit saved in the editor is undone from its notice: the old title is back for bob', async ({ browser }) => {
+  const alice = await newUser(browser, 'alice');
+  const bob = await newUser(browser, 'bob');
+  const board = await newBoard(alice, 'Edit undo', [bob]);
+  const id = await newCard(alice.context.request, board.id, { title: 'Press release', column_id: board.columns.Todo });
+  const a = alice.page;
+  await openBoard(a, board.id);
+  await openBoard(bob.page, board.id);
+
+  await card(a, id).getByRole('link', { name: 'Press release' }).click();
+  const editor = a.locator('dialog#editor');
+  await editor.getByLabel('Title').fill('Press release, final');
+  await editor.getByRole('button', { name: 'Save' }).click();
+  await expect(editor).toBeHidden();
+  await expect(card(bob.page, id).locator('.card-title')).toHaveText('Press release, final', LIVE);
+  const notice = a.locator('#undo-notice .undo-notice');
+  await expect(notice).toContainText('Card saved');
+
+  await notice.getByRole('button', { name: 'Undo' }).click();
+  await expect(card(bob.page, id).locator('.card-title')).toHaveText('Press release', LIVE);
+  await expect(card(a, id).locator('.card-title')).toHaveText('Press release', LIVE);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('without javascript, "Move to" leaves a notice whose Undo form puts the card back', async ({ browser }) => {
+  const name = uniqueName('alice');
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  expect((await context.request.post('/signup', { form: { username: name, password: PASSWORD } })).ok()).toBeTruthy();
+  const alice = { name, context, page: await context.newPage() };
+  const bob = await newUser(browser, 'bob');
+  const board = await newBoard(alice, 'No script undo', [bob]);
+  const { Todo, Done } = board.columns;
+  const id = await newCard(context.request, board.id, { title: 'Works on paper', column_id: Todo });
+  await openBoard(bob.page, board.id);
+
+  const a = alice.page;
+  await a.goto(`/cards/${id}`);
+  await a.getByLabel('Move to').selectOption({ label: 'Done' });
+  await a.getByRole('button', { name: 'Move', exact: true }).click();
+  await expect(a).toHaveURL(`${baseURL}/boards/${board.id}`);
+  await expect(columnCards(bob.page, Done).locator(`#card-${id}`)).toBeVisible(LIVE);
+  const notice = a.locator('#undo-notice .undo-notice');
+  await expect(notice).toContainText('Moved to Done');
+
+  await notice.getByRole('button', { name: 'Undo' }).click();
+  await expect(a).toHaveURL(`${baseURL}/boards/${board.id}`);
+  await expect(columnCards(a, Todo).locator(`#card-${id}`)).toBeVisible();
+  await expect(a.locator('#undo-notice')).toContainText('Change undone');
+  await expect(columnCards(bob.page, Todo).locator(`#card-${id}`)).toBeVisible(LIVE);
+  await context.close();
   await bob.context.close();
 });

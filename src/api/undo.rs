@@ -1,5 +1,5 @@
 //! Undo over JSON: `POST /api/events/{seq}/undo` reverts a change of your own, and the
-//! `Liveboard-Undo` header tells the author of a change which `seq` to post there.
+//! `liveboard-undo` header tells the author of a change which `seq` to post there.
 //!
 //! HTTP JSON → **handler** → undo repository → event bus → hub → every socket.
 

@@ -27,7 +27,7 @@ impl Notice {
     }
 }
 
-/// Answers a change the user may undo: for the board's script, `204` with the `Liveboard-Undo`
+/// Answers a change the user may undo: for the board's script, `204` with the `liveboard-undo`
 /// header (it shows the notice itself); otherwise the notice is left for the next page and the
 /// browser goes back to the board.
 pub(super) async fn answer(session: &Session, headers: &HeaderMap, seq: i64, text: String, board: BoardId) -> Response {

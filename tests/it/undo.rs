@@ -1,4 +1,4 @@
-//! Undo end to end: a change names its event (`Liveboard-Undo`), `POST /api/events/{seq}/undo`
+//! Undo end to end: a change names its event (`liveboard-undo`), `POST /api/events/{seq}/undo`
 //! writes the inverse as a new change that every socket receives, and the rules (yours, recent,
 //! unchanged since) refuse with a clear error and nothing written. The plain form path too.
 //!
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// Makes a change and returns its body (if any) and the seq its `Liveboard-Undo` header names.
+/// Makes a change and returns its body (if any) and the seq its `liveboard-undo` header names.
 async fn change(user: &User, method: Method, path: &str, body: Option<Value>) -> (Value, i64) {
     let mut req = user.http.request(method, user.url(path));
     if let Some(b) = body {
