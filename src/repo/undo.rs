@@ -22,8 +22,7 @@ use crate::{
     db::{Db, FromRow, Ts, WriteTx},
     domain::*,
     error::{Error, Result},
-    events::{Action, Collection, Event},
-    repo::events::EventRow,
+    events::{Action, Collection},
 };
 
 /// What an undo wrote: the action of its event on the card (the inverse of the undone one), the
@@ -51,10 +50,10 @@ pub async fn undo(db: &Db, actor: UserId, seq: i64, window: Duration) -> Result<
         if e.actor_id != Some(actor) {
             return Err(Error::Forbidden("only the person who made a change can undo it"));
         }
-        if e.collection != Collection::Cards {
+        if e.collection != Some(Collection::Cards) {
+            let to = e.collection.map_or("something else", Collection::as_str);
             return Err(Error::BadRequest(format!(
-                "this change cannot be undone: only changes to cards can (this one is to {})",
-                e.collection
+                "this change cannot be undone: only changes to cards can (this one is to {to})"
             )));
         }
         if window.is_zero() {
@@ -67,10 +66,10 @@ pub async fn undo(db: &Db, actor: UserId, seq: i64, window: Duration) -> Result<
             )));
         }
         let (before, after) = (e.before::<Card>(), e.after::<Card>());
-        match (e.action, before, after) {
-            (Action::Update, Some(b), Some(a)) if b.version != a.version => restore(w, actor, &e, b, a),
-            (Action::Delete, Some(b), None) => bring_back(w, actor, &e, b, max_cards),
-            (Action::Create, None, Some(a)) => take_back(w, actor, &e, a),
+        match (e.action, &before, &after) {
+            (Some(Action::Update), Some(b), Some(a)) if b.version != a.version => restore(w, actor, &e, b, a),
+            (Some(Action::Delete), Some(b), None) => bring_back(w, actor, &e, b, max_cards),
+            (Some(Action::Create), None, Some(a)) => take_back(w, actor, &e, a),
             _ => Err(Error::BadRequest("this change cannot be undone: it only recounted the card's checklist".into())),
         }
     })
@@ -91,27 +90,56 @@ fn span(d: Duration) -> String {
     }
 }
 
-const EVENT_SELECT: &str =
-    "select seq, board_id, collection, action, record_id, actor_id, before, after, created_at from events";
+/// An event as undo reads it off the log. A type of its own, decoded only as far as undo needs:
+/// what the log's other readers add to theirs does not concern it.
+struct Logged {
+    seq: i64,
+    /// `None` for a collection or action this build does not know (a newer schema).
+    collection: Option<Collection>,
+    action: Option<Action>,
+    board_id: BoardId,
+    actor_id: Option<UserId>,
+    before: Option<String>,
+    after: Option<String>,
+    at: time::OffsetDateTime,
+}
 
-impl FromRow for EventRow {
+const LOGGED_SELECT: &str = "select seq, board_id, collection, action, actor_id, before, after, created_at from events";
+
+impl FromRow for Logged {
     fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             seq: r.get("seq")?,
-            board_id: r.get("board_id")?,
-            collection: r.get("collection")?,
-            action: r.get("action")?,
-            record_id: r.get("record_id")?,
+            collection: Collection::parse(&r.get::<_, String>("collection")?),
+            action: Action::parse(&r.get::<_, String>("action")?),
+            board_id: BoardId(r.get::<_, Option<i64>>("board_id")?.unwrap_or(0)),
             actor_id: r.get("actor_id")?,
             before: r.get("before")?,
             after: r.get("after")?,
-            created_at: r.get::<_, Ts>("created_at")?.0,
+            at: r.get::<_, Ts>("created_at")?.0,
         })
     }
 }
 
-fn event(w: &WriteTx<'_>, seq: i64) -> Result<Option<std::sync::Arc<Event>>> {
-    Ok(w.opt::<EventRow>(&format!("{EVENT_SELECT} where seq = ?"), [seq])?.and_then(EventRow::decode))
+impl Logged {
+    /// The record before the change, read as `R` (the caller has checked the collection).
+    fn before<R: serde::de::DeserializeOwned>(&self) -> Option<R> {
+        self.before.as_deref().and_then(|j| serde_json::from_str(j).ok())
+    }
+
+    fn after<R: serde::de::DeserializeOwned>(&self) -> Option<R> {
+        self.after.as_deref().and_then(|j| serde_json::from_str(j).ok())
+    }
+
+    /// A deletion of a `collection` record by `actor`: the record as it was.
+    fn deleted<R: serde::de::DeserializeOwned>(&self, collection: Collection, actor: Option<UserId>) -> Option<R> {
+        let of = self.collection == Some(collection) && self.action == Some(Action::Delete) && self.actor_id == actor;
+        if of { self.before() } else { None }
+    }
+}
+
+fn event(w: &WriteTx<'_>, seq: i64) -> Result<Option<Logged>> {
+    w.opt(&format!("{LOGGED_SELECT} where seq = ?"), [seq])
 }
 
 fn card_now(w: &WriteTx<'_>, id: CardId) -> Result<Option<Card>> {
@@ -187,7 +215,7 @@ fn labels_json(labels: &[String]) -> Result<String> {
 }
 
 /// Undoes an edit or a move: the card's fields as they were before it, if nobody changed it since.
-fn restore(w: &mut WriteTx<'_>, actor: UserId, e: &Event, was: &Card, left: &Card) -> Result<Undone> {
+fn restore(w: &mut WriteTx<'_>, actor: UserId, e: &Logged, was: &Card, left: &Card) -> Result<Undone> {
     let id = left.id;
     let current = match card_now(w, id)? {
         Some(c) if c.version == left.version => c,
@@ -216,7 +244,7 @@ fn restore(w: &mut WriteTx<'_>, actor: UserId, e: &Event, was: &Card, left: &Car
 
 /// Undoes a deletion: the card comes back with its id (ids are never reused), at its place, with
 /// the checklist items and comments deleted with it, each with a `create` event.
-fn bring_back(w: &mut WriteTx<'_>, actor: UserId, e: &Event, was: &Card, max_cards: i64) -> Result<Undone> {
+fn bring_back(w: &mut WriteTx<'_>, actor: UserId, e: &Logged, was: &Card, max_cards: i64) -> Result<Undone> {
     let id = was.id;
     if card_now(w, id)?.is_some() {
         return Err(Error::Conflict("this card is back already: its deletion was undone".into()));
@@ -292,20 +320,15 @@ fn bring_back(w: &mut WriteTx<'_>, actor: UserId, e: &Event, was: &Card, max_car
 /// The checklist items and comments deleted with a card, read from the log: the card's
 /// `checklist_total` item deletions just before its event, and the comment deletions just after
 /// it (see [`super::cards::delete_in`]).
-fn deleted_with(w: &WriteTx<'_>, e: &Event, was: &Card) -> Result<(Vec<ChecklistItem>, Vec<Comment>)> {
-    let of_card = |row: EventRow, collection: Collection| {
-        row.decode().filter(|d| d.collection == collection && d.action == Action::Delete && d.actor_id == e.actor_id)
-    };
-    let before: Vec<EventRow> = w.all(
-        &format!("{EVENT_SELECT} where seq < ? order by seq desc limit ?"),
+fn deleted_with(w: &WriteTx<'_>, e: &Logged, was: &Card) -> Result<(Vec<ChecklistItem>, Vec<Comment>)> {
+    let before: Vec<Logged> = w.all(
+        &format!("{LOGGED_SELECT} where seq < ? order by seq desc limit ?"),
         rusqlite::params![e.seq, was.checklist_total],
     )?;
     let mut items: Vec<ChecklistItem> = before
-        .into_iter()
-        .map_while(|row| {
-            let d = of_card(row, Collection::ChecklistItems)?;
-            d.before::<ChecklistItem>().filter(|i| i.card_id == was.id).cloned()
-        })
+        .iter()
+        .map_while(|row| row.deleted::<ChecklistItem>(Collection::ChecklistItems, e.actor_id))
+        .take_while(|i| i.card_id == was.id)
         .collect();
     if items.len() as i64 != was.checklist_total {
         return Err(Error::Missing(
@@ -314,23 +337,21 @@ fn deleted_with(w: &WriteTx<'_>, e: &Event, was: &Card) -> Result<(Vec<Checklist
         ));
     }
     items.reverse();
-    let after: Vec<EventRow> = w.all(
-        &format!("{EVENT_SELECT} where seq > ? order by seq limit ?"),
+    let after: Vec<Logged> = w.all(
+        &format!("{LOGGED_SELECT} where seq > ? order by seq limit ?"),
         rusqlite::params![e.seq, MAX_COMMENTS_PER_CARD],
     )?;
     let comments = after
-        .into_iter()
-        .map_while(|row| {
-            let d = of_card(row, Collection::Comments)?;
-            d.before::<Comment>().filter(|c| c.card_id == was.id).cloned()
-        })
+        .iter()
+        .map_while(|row| row.deleted::<Comment>(Collection::Comments, e.actor_id))
+        .take_while(|c| c.card_id == was.id)
         .collect();
     Ok((items, comments))
 }
 
 /// Undoes a creation: the card is deleted, if nobody changed it or added to it since (what you
 /// added yourself goes with it, as when you delete a card).
-fn take_back(w: &mut WriteTx<'_>, actor: UserId, e: &Event, made: &Card) -> Result<Undone> {
+fn take_back(w: &mut WriteTx<'_>, actor: UserId, e: &Logged, made: &Card) -> Result<Undone> {
     let current = match card_now(w, made.id)? {
         Some(c) if c.version == made.version => c,
         _ => return Err(changed_since(w, actor, made.id, e.seq)?),
