@@ -137,7 +137,8 @@ export class RealtimeClient {
         this.#deliver(msg, msg.collection, msg.record?.id);
         break;
       case 'custom_event':
-        this.#deliver(msg, msg.collection, undefined);
+        // A channel message (`news`, `notifications`…) reaches `news.*` and, with an id, `news.<id>`.
+        this.#deliver(msg, msg.collection, msg.id);
         this.#hooks.onCustom?.(msg);
         break;
       case 'resync_required':

@@ -24,6 +24,8 @@ use crate::{
 
 /// A card's checklist items.
 mod checklist;
+/// The inbox (notifications) and the admin's channel broadcast.
+mod notifications;
 /// Undo of a change of your own, and the header that names it.
 pub mod undo;
 
@@ -44,6 +46,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/columns/{id}", axum::routing::patch(update_column).delete(delete_column))
         .route("/api/connections", get(connections))
         .route("/api/events/{seq}/undo", post(undo::undo))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/read-all", post(notifications::read_all))
+        .route("/api/notifications/{id}/read", post(notifications::read))
+        .route("/api/admin/broadcast", post(notifications::broadcast))
         // Set on the routes above (so keep it after them): a wrong method answers in our shape, and
         // axum still adds the `Allow` header of the route.
         .method_not_allowed_fallback(method_not_allowed)

@@ -116,6 +116,9 @@ impl Application {
             };
             relay.spawn(&bus, controls);
         }
+        // Channel messages queued in a write (a notification) go to the hub once it has committed.
+        let to_hub = hub.clone();
+        db.on_commit_broadcast(move |msg| to_hub.send_channel(msg));
         let state = AppState::new(crate::state::Handles {
             config: config.clone(),
             db,
@@ -335,6 +338,11 @@ fn spawn_pruning(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned old events"),
                 Err(e) => tracing::warn!(error = %e, "pruning events failed"),
+            }
+            match crate::repo::notifications::prune(&state.db, state.config.notifications_max_age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned old notifications"),
+                Err(e) => tracing::warn!(error = %e, "pruning notifications failed"),
             }
         }
     });

@@ -24,6 +24,8 @@ pub struct Config {
     pub events_keep: i64,
     /// ... and none older than this (`EVENTS_MAX_AGE_SECS`).
     pub events_max_age: Duration,
+    /// Notifications older than this are deleted, read or not (`NOTIFICATIONS_MAX_AGE_DAYS`).
+    pub notifications_max_age: Duration,
     /// Server-to-client WebSocket ping interval (`WS_PING_SECS`).
     pub ws_ping_interval: Duration,
     /// A socket that has not answered for this long is closed (`WS_TIMEOUT_SECS`).
@@ -80,6 +82,7 @@ impl Default for Config {
             seed_demo: false,
             events_keep: 100_000,
             events_max_age: Duration::from_secs(7 * 24 * 3600),
+            notifications_max_age: Duration::from_secs(90 * 24 * 3600),
             ws_ping_interval: Duration::from_secs(30),
             ws_timeout: Duration::from_secs(75),
             ws_max_message: 64 * 1024,
@@ -127,6 +130,9 @@ impl Config {
             seed_demo: env("SEED_DEMO", d.seed_demo)?,
             events_keep: env("EVENTS_KEEP", d.events_keep)?,
             events_max_age: Duration::from_secs(env("EVENTS_MAX_AGE_SECS", d.events_max_age.as_secs())?),
+            notifications_max_age: Duration::from_secs(
+                env("NOTIFICATIONS_MAX_AGE_DAYS", d.notifications_max_age.as_secs() / 86_400)?.saturating_mul(86_400),
+            ),
             ws_ping_interval: Duration::from_secs(env("WS_PING_SECS", d.ws_ping_interval.as_secs())?),
             ws_timeout: Duration::from_secs(env("WS_TIMEOUT_SECS", d.ws_timeout.as_secs())?),
             ws_max_message: env("WS_MAX_MESSAGE_BYTES", d.ws_max_message)?,

@@ -36,6 +36,8 @@ pub struct Db {
     bus: EventBus,
     /// The last COMMIT that failed, until a later one succeeds: what `/health` reports.
     commit_failure: writer::CommitFailure,
+    /// Where channel messages queued in a write go after its commit (see [`Db::on_commit_broadcast`]).
+    broadcaster: writer::Broadcaster,
     /// Cards a board may hold (0: no limit); repositories check it inside the write.
     pub max_cards_per_board: i64,
     /// The last writer probe and when it finished: callers who arrive while one runs share it, so
@@ -69,13 +71,15 @@ impl Db {
         migrator.close().await;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         let commit_failure = writer::CommitFailure::default();
-        let writer = writer::Writer::start(path, bus.clone(), commit_failure.clone())?;
+        let broadcaster = writer::Broadcaster::default();
+        let writer = writer::Writer::start(path, bus.clone(), commit_failure.clone(), broadcaster.clone())?;
         Ok(Self {
             read,
             point: Arc::new(point::PointReads::new(path.to_owned())),
             writer,
             bus,
             commit_failure,
+            broadcaster,
             last_probe: Default::default(),
             max_cards_per_board: crate::domain::MAX_CARDS_PER_BOARD,
         })
@@ -138,6 +142,12 @@ impl Db {
         self.writer.stop().await;
         self.point.close();
         self.read.close().await;
+    }
+
+    /// Sets, once, where channel messages queued by [`WriteTx::broadcast`] go after their commit (the
+    /// app points it at the hub). False if it was set already.
+    pub fn on_commit_broadcast(&self, send: impl Fn(crate::channels::ChannelMsg) + Send + Sync + 'static) -> bool {
+        self.broadcaster.set(Box::new(send)).is_ok()
     }
 
     /// The bus events are published on after commit.

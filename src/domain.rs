@@ -42,6 +42,8 @@ id_type!(
     CommentId,
     /// A checklist item's id.
     ChecklistItemId,
+    /// A notification's id.
+    NotificationId,
 );
 
 /// A signed-in user as the app sees them (never the password hash).
@@ -184,6 +186,28 @@ pub struct Comment {
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A notification: `by` mentioned the reader in a comment or a card's description. Not a record
+/// of the event log: it is one user's, delivered on their `notifications` channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub board_id: BoardId,
+    pub board_name: String,
+    pub card_id: CardId,
+    pub card_title: String,
+    /// Who mentioned the reader (`None` once their account is gone).
+    pub by: Option<String>,
+    /// `comment` or `description`.
+    pub source: String,
+    pub comment_id: Option<CommentId>,
+    /// The start of the text that mentions the reader.
+    pub excerpt: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub read_at: Option<OffsetDateTime>,
 }
 
 /// An item of a card's checklist, ordered by `rank` within the card; `version` grows on every change.

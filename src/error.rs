@@ -22,6 +22,9 @@ pub enum Error {
     /// The request body is not what the endpoint takes (malformed JSON, missing field).
     #[error("{0}")]
     BadRequest(String),
+    /// A pattern or channel name outside the declared set (the JSON socket's code too).
+    #[error("{0}")]
+    InvalidPattern(String),
     /// No signed-in user.
     #[error("sign in first")]
     Unauthorized,
@@ -73,7 +76,7 @@ impl Error {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } | Self::BadRequest(_) | Self::InvalidPattern(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
@@ -94,6 +97,7 @@ impl Error {
         match self {
             Self::Validation { .. } => "VALIDATION",
             Self::BadRequest(_) => "BAD_REQUEST",
+            Self::InvalidPattern(_) => "INVALID_PATTERN",
             Self::Unauthorized => "AUTH_REQUIRED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound | Self::Missing(_) => "NOT_FOUND",

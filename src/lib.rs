@@ -14,6 +14,8 @@ pub mod assets;
 pub mod auth;
 /// `backup` and `restore`: a consistent copy of the live database, and putting one back.
 pub mod backup;
+/// App channels: declared streams of application messages, each with who may receive it.
+pub mod channels;
 /// Several processes: a writer, edges, and Redis between them (docs/SCALING.md).
 pub mod cluster;
 /// Configuration from the environment, every key with a default.
@@ -28,6 +30,8 @@ pub mod error;
 pub mod events;
 /// The hub: routes committed events to the connections that may and want to see them; presence.
 pub mod hub;
+/// `@username` mentions found in comments and card descriptions.
+pub mod mentions;
 /// Prometheus metrics.
 pub mod metrics;
 /// The TCP listener: no Nagle delay, and a lingering close so the last bytes written arrive.

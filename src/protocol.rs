@@ -137,8 +137,12 @@ pub enum ServerMsg<'a> {
         data: Option<&'a Record>,
         seq: i64,
     },
+    /// A custom event: on an app channel (`collection` is the channel, `id` its board or user id
+    /// when it has one), or to everyone / one connection (`collection` null).
     CustomEvent {
         collection: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<i64>,
         data: &'a Value,
     },
     ResyncRequired {
@@ -284,7 +288,7 @@ mod tests {
                 seq: 1,
             },
             ServerMsg::Event { subscription: "v1", operation: ViewOp::Insert, data: None, seq: 1 },
-            ServerMsg::CustomEvent { collection: None, data: &DATA },
+            ServerMsg::CustomEvent { collection: None, id: None, data: &DATA },
             ServerMsg::ResyncRequired { seq: 1, epoch: "e", reason: "too_old" },
             ServerMsg::Pong { timestamp: None },
             ServerMsg::error("BAD_MESSAGE", "m"),

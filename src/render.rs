@@ -294,6 +294,14 @@ pub fn revoked_frame(metrics: &Metrics) -> Utf8Bytes {
     bytes(t::stream("revoked", "board", None, None, 0, None), metrics)
 }
 
+/// A channel message's fragment for board pages, if it has one: the inbox badge, from a message on
+/// the `notifications` channel that carries the new unread count.
+pub fn channel_page_frame(msg: &crate::channels::ChannelMsg, metrics: &Metrics) -> Option<Utf8Bytes> {
+    let unread = msg.data.get("unread")?.as_i64()?;
+    (msg.channel == crate::channels::Channel::Notifications)
+        .then(|| bytes(t::stream("replace", dom::INBOX_BADGE, None, None, 0, Some(t::inbox_badge(unread))), metrics))
+}
+
 /// An announcement banner, as a live frame.
 pub fn banner_frame(message: &str, metrics: &Metrics) -> Utf8Bytes {
     bytes(t::stream("banner", dom::BANNER, None, None, 0, Some(t::banner(message))), metrics)

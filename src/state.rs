@@ -50,9 +50,17 @@ pub struct Handles {
 }
 
 impl Handles {
-    /// What the page layout needs.
+    /// What the page layout needs: for a signed-in user, also their unread count for the header
+    /// badge (a point read of a partial index, so every page can afford it).
     pub fn ctx<'a>(&'a self, user: Option<&'a str>) -> liveboard_templates::Ctx<'a> {
-        liveboard_templates::Ctx { user, assets_version: &self.assets_version }
+        let unread = user.and_then(|name| match crate::repo::notifications::unread_for_name(&self.db, name) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count unread notifications");
+                None
+            }
+        });
+        liveboard_templates::Ctx { user, assets_version: &self.assets_version, unread }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Cluster settings: the role of this process and what it needs to run as one, and the control
-//! messages the writer sends edges. A leaf: configuration and the hub import it; it imports neither.
+//! messages the writer sends edges. A leaf: configuration and the hub import it; it imports neither
+//! (only the leaf types of domain and channels).
 
 use std::{str::FromStr, time::Duration};
 
@@ -92,11 +93,25 @@ impl ClusterConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
-    Broadcast { collection: String, data: serde_json::Value },
-    BroadcastAll { data: serde_json::Value },
-    SendTo { connection: String, data: serde_json::Value },
-    Announce { message: String },
-    CloseSession { session: String },
-    CloseToken { token: i64 },
-    CloseUser { user: UserId },
+    /// A message on an app channel (`hub.broadcast`).
+    Broadcast(crate::channels::ChannelMsg),
+    BroadcastAll {
+        data: serde_json::Value,
+    },
+    SendTo {
+        connection: String,
+        data: serde_json::Value,
+    },
+    Announce {
+        message: String,
+    },
+    CloseSession {
+        session: String,
+    },
+    CloseToken {
+        token: i64,
+    },
+    CloseUser {
+        user: UserId,
+    },
 }

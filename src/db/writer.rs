@@ -2,7 +2,7 @@
 //! jobs waiting at a moment commit together (group commit); events publish after the commit, in
 //! `seq` order.
 //!
-//! handler → repository → **writer thread** → event bus.
+//! handler → repository → **writer thread** → event bus (and, for channel messages, the hub).
 //!
 //! Why a thread of its own, with rusqlite, when the rest of the app reads through sqlx: a write is
 //! several statements, and through sqlx each one is a hand-off to the connection's worker thread
@@ -27,6 +27,7 @@ use std::{
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use crate::{
+    channels::{Channel, ChannelMsg},
     domain::UserId,
     error::{Error, Result},
     events::{Action, Event, EventBus, Record},
@@ -42,8 +43,13 @@ pub struct WriteTx<'c> {
     conn: &'c Connection,
     actor: Option<UserId>,
     events: Vec<Event>,
+    messages: Vec<ChannelMsg>,
     discard: bool,
 }
+
+/// Where channel messages queued by [`WriteTx::broadcast`] go once their batch has committed: set
+/// once by the app (to the hub), so the database does not import the hub. Unset, they are dropped.
+pub type Broadcaster = Arc<std::sync::OnceLock<Box<dyn Fn(ChannelMsg) + Send + Sync>>>;
 
 /// Reads a typed value out of a row: what [`WriteTx::one`], [`WriteTx::opt`] and [`WriteTx::all`] return.
 pub trait FromRow: Sized {
@@ -136,6 +142,15 @@ impl<'c> WriteTx<'c> {
         self.events.last().map(|e| e.seq)
     }
 
+    /// Queues a message on an app channel, sent only after this job's batch has committed (and
+    /// never if the job fails or the commit does): a notification is delivered only when its row is
+    /// there. Addressed like [`crate::hub::Hub::broadcast`]: a board or user channel needs an `id`.
+    pub fn broadcast(&mut self, channel: Channel, id: Option<i64>, data: serde_json::Value) -> Result<()> {
+        let msg = ChannelMsg::new(channel, id, data).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.messages.push(msg);
+        Ok(())
+    }
+
     /// Rolls this job back even though it succeeds: the health probe's trial write.
     pub(crate) fn discard(&mut self) {
         self.discard = true;
@@ -175,13 +190,13 @@ pub type CommitFailure = Arc<std::sync::Mutex<Option<(Instant, String)>>>;
 
 impl Writer {
     /// Opens the writer's connection to `path` (already created and migrated) and starts its thread.
-    pub fn start(path: &Path, bus: EventBus, commit_failure: CommitFailure) -> Result<Self> {
+    pub fn start(path: &Path, bus: EventBus, commit_failure: CommitFailure, broadcaster: Broadcaster) -> Result<Self> {
         let path = path.to_owned();
         let conn = open(&path)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || Thread { conn, path, bus, commit_failure }.run(rx))
+            .spawn(move || Thread { conn, path, bus, commit_failure, broadcaster }.run(rx))
             .map_err(anyhow::Error::from)?;
         Ok(Self { tx })
     }
@@ -239,12 +254,15 @@ struct Thread {
     path: PathBuf,
     bus: EventBus,
     commit_failure: CommitFailure,
+    broadcaster: Broadcaster,
 }
 
-/// A job that has run in the open transaction, with its answer and the events it recorded.
+/// A job that has run in the open transaction, with its answer, the events it recorded and the
+/// channel messages it queued.
 struct Ran {
     answer: Answer,
     events: Vec<Event>,
+    messages: Vec<ChannelMsg>,
 }
 
 impl Thread {
@@ -309,6 +327,12 @@ impl Thread {
                         self.bus.publish(Arc::new(e));
                     }
                 }
+                // After the events: a message about a change follows the change itself.
+                if let Some(send) = self.broadcaster.get() {
+                    for r in &mut ran {
+                        r.messages.drain(..).for_each(send);
+                    }
+                }
                 for r in ran {
                     (r.answer)(None);
                 }
@@ -334,9 +358,10 @@ impl Thread {
             let (_, answer) = refuse(job, copy(&e));
             return Err((answer, e));
         }
-        let mut w = WriteTx { conn: &self.conn, actor: job.actor, events: Vec::new(), discard: false };
+        let mut w =
+            WriteTx { conn: &self.conn, actor: job.actor, events: Vec::new(), messages: Vec::new(), discard: false };
         let (ok, answer) = (job.run)(Ok(&mut w));
-        let (events, discard) = (std::mem::take(&mut w.events), w.discard);
+        let (events, messages, discard) = (std::mem::take(&mut w.events), std::mem::take(&mut w.messages), w.discard);
         if self.conn.is_autocommit() {
             return Err((answer, Error::Other(anyhow::anyhow!("the write transaction was rolled back by SQLite"))));
         }
@@ -349,7 +374,8 @@ impl Thread {
         if let Err(e) = end {
             return Err((answer, Error::from(e)));
         }
-        Ok(Ran { answer, events: if keep { events } else { Vec::new() } })
+        let (events, messages) = if keep { (events, messages) } else { Default::default() };
+        Ok(Ran { answer, events, messages })
     }
 
     /// A transaction-control statement, prepared once: they run twice per job.

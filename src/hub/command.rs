@@ -14,7 +14,7 @@ use super::{
     queue::Out,
     subscriptions::{Pattern, Subscriptions, ViewSub},
 };
-use crate::{domain::*, protocol::Signal};
+use crate::{channels::ChannelMsg, domain::*, protocol::Signal};
 
 /// Which connections [`Hub`] closes.
 #[derive(Debug)]
@@ -89,12 +89,14 @@ pub(super) enum Cmd {
         key: u64,
         seq: i64,
     },
+    /// A custom event to one connection (`to`) or every JSON connection; `html` also to board pages.
     Custom {
-        collection: Option<String>,
         to: Option<String>,
         data: Value,
         html: Option<Utf8Bytes>,
     },
+    /// A message on an app channel.
+    Channel(ChannelMsg),
     Users {
         reply: oneshot::Sender<Vec<(UserId, bool)>>,
     },

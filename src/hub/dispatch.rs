@@ -1,5 +1,5 @@
 //! Dispatch: one committed event → the connections that may and want to see it → shared frames.
-//! Also the hub's other outputs: presence changes and custom events, each rendered once.
+//! Also the hub's other outputs: presence changes, custom events and channel messages, each rendered once.
 //!
 //! event source → **dispatch** (access check, pattern index, view transitions) → per-connection queues.
 
@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::{access, presence::Change, queue::Frame, queue::Out, task::HubTask};
 use crate::{
+    channels::{Access, ChannelMsg},
     domain::*,
-    events::{Action, Collection, Event, Record},
+    events::{Action, Event, Record},
     protocol::{PresenceEvent, ServerMsg},
     render,
 };
@@ -146,26 +147,13 @@ impl HubTask {
         }
     }
 
-    /// A custom event: to one connection, to a collection's subscribers, or to every JSON
-    /// connection. An announcement (`html`) also goes to every board page, and to signed-in users only.
-    pub(super) fn custom(
-        &mut self,
-        collection: Option<String>,
-        to: Option<String>,
-        data: Value,
-        html: Option<Utf8Bytes>,
-    ) {
-        let msg = Frame::new(0, ServerMsg::CustomEvent { collection: collection.as_deref(), data: &data }.text());
-        let json_keys: Vec<u64> = match (&to, &collection) {
-            (Some(id), _) => self.registry.by_id(id).into_iter().collect(),
-            (None, Some(col)) => match Collection::parse(col) {
-                Some(col) => self.registry.collection_targets(col),
-                None => {
-                    tracing::warn!(collection = %col, "custom event for an unknown collection dropped");
-                    Vec::new()
-                }
-            },
-            (None, None) => self
+    /// A custom event: to one connection, or to every JSON connection. An announcement (`html`)
+    /// also goes to every board page, and to signed-in users only.
+    pub(super) fn custom(&mut self, to: Option<String>, data: Value, html: Option<Utf8Bytes>) {
+        let msg = Frame::new(0, ServerMsg::CustomEvent { collection: None, id: None, data: &data }.text());
+        let json_keys: Vec<u64> = match &to {
+            Some(id) => self.registry.by_id(id).into_iter().collect(),
+            None => self
                 .registry
                 .conns()
                 .filter(|(_, c)| !c.is_board_page() && (html.is_none() || c.info.user.is_some()))
@@ -182,6 +170,39 @@ impl HubTask {
             let pages: Vec<u64> = self.registry.conns().filter(|(_, c)| c.is_board_page()).map(|(k, _)| k).collect();
             for k in pages {
                 self.frame(k, &html);
+            }
+        }
+    }
+
+    /// A message on an app channel: to its subscribers who may receive it now (the rule is checked
+    /// here, per message, not only at subscribe: a removed member gets no more board notices), and
+    /// its page fragment, if it has one, to the board pages of those who may.
+    pub(super) fn channel(&mut self, msg: &ChannelMsg) {
+        let may = |task: &Self, k: u64| {
+            task.registry
+                .get(k)
+                .and_then(|c| c.user_id())
+                .is_some_and(|u| msg.may_receive(u, |b| task.access.is_member(b, u)))
+        };
+        let subscribers: Vec<u64> = self.registry.channel_targets(msg).into_iter().filter(|k| may(self, *k)).collect();
+        if !subscribers.is_empty() {
+            let text = ServerMsg::CustomEvent { collection: Some(msg.channel.as_str()), id: msg.id, data: &msg.data };
+            let frame = Frame::new(0, text.text());
+            for k in subscribers {
+                self.frame(k, &frame);
+            }
+        }
+        let Some(html) = render::channel_page_frame(msg, &self.metrics) else { return };
+        let pages: Vec<u64> = match (msg.channel.access(), msg.id) {
+            // A user's pages are found through the user index, not by scanning every connection.
+            (Access::OneUser, Some(u)) => self.registry.of_user(UserId(u)).collect(),
+            (Access::BoardMembers, Some(b)) => self.registry.pages(BoardId(b)),
+            _ => self.registry.conns().map(|(k, _)| k).collect(),
+        };
+        let frame = Frame::new(0, html);
+        for k in pages {
+            if self.registry.get(k).is_some_and(|c| c.is_board_page()) && may(self, k) {
+                self.frame(k, &frame);
             }
         }
     }

@@ -45,6 +45,7 @@ use self::{
     task::HubTask,
 };
 use crate::{
+    channels::{Channel, ChannelMsg},
     cluster::{reads::Reads, settings::Control},
     config::Config,
     domain::*,
@@ -334,22 +335,33 @@ impl Hub {
         self.admission.last_ack(user, client)
     }
 
-    /// Sends `{"type":"custom_event","collection":…,"data":…}` to the collection's subscribers.
-    pub fn broadcast(&self, collection: &str, data: Value) {
-        self.emit(|| Control::Broadcast { collection: collection.to_owned(), data: data.clone() });
-        let _ = self.tx.send(Cmd::Custom { collection: Some(collection.to_owned()), to: None, data, html: None });
+    /// Sends `data` on an app channel: `{"type":"custom_event","collection":<channel>,"id":…,"data":…}`
+    /// to the JSON connections subscribed to it that may receive it (checked per message), and, when
+    /// the renderer has a fragment for it (the inbox badge), to the board pages of those who may.
+    /// A board or user channel needs an `id` (see [`ChannelMsg::new`]); without one nothing is sent.
+    pub fn broadcast(&self, channel: Channel, id: Option<i64>, data: Value) {
+        match ChannelMsg::new(channel, id, data) {
+            Ok(msg) => self.send_channel(msg),
+            Err(e) => tracing::warn!(error = %e, "channel message dropped"),
+        }
+    }
+
+    /// [`Hub::broadcast`] of a message already addressed (what the writer hands over after a commit).
+    pub fn send_channel(&self, msg: ChannelMsg) {
+        self.emit(|| Control::Broadcast(msg.clone()));
+        let _ = self.tx.send(Cmd::Channel(msg));
     }
 
     /// Sends a custom event to every JSON connection.
     pub fn broadcast_all(&self, data: Value) {
         self.emit(|| Control::BroadcastAll { data: data.clone() });
-        let _ = self.tx.send(Cmd::Custom { collection: None, to: None, data, html: None });
+        let _ = self.tx.send(Cmd::Custom { to: None, data, html: None });
     }
 
     /// Sends a custom event to one connection, by its id.
     pub fn send_to(&self, connection_id: &str, data: Value) {
         self.emit(|| Control::SendTo { connection: connection_id.to_owned(), data: data.clone() });
-        let _ = self.tx.send(Cmd::Custom { collection: None, to: Some(connection_id.to_owned()), data, html: None });
+        let _ = self.tx.send(Cmd::Custom { to: Some(connection_id.to_owned()), data, html: None });
     }
 
     /// An announcement for everyone signed in: a custom event on JSON connections, a banner on board pages.
@@ -357,7 +369,7 @@ impl Hub {
         self.emit(|| Control::Announce { message: message.to_owned() });
         let html = render::banner_frame(message, &self.metrics);
         let data = serde_json::json!({ "announcement": message });
-        let _ = self.tx.send(Cmd::Custom { collection: None, to: None, data, html: Some(html) });
+        let _ = self.tx.send(Cmd::Custom { to: None, data, html: Some(html) });
     }
 
     /// Every open connection: id, user, subscriptions, connect time, acks.

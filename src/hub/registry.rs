@@ -15,7 +15,14 @@ use super::{
     queue::{Frame, Out, Overflow},
     subscriptions::{Pattern, Subscriptions, ViewSub},
 };
-use crate::{domain::*, events::Collection, events::Event, metrics::Metrics, views::View};
+use crate::{
+    channels::{Access, Channel, ChannelMsg},
+    domain::*,
+    events::Collection,
+    events::Event,
+    metrics::Metrics,
+    views::View,
+};
 
 /// One open connection, as the hub holds it.
 pub struct Conn {
@@ -74,6 +81,11 @@ pub struct Registry {
     by_id: HashMap<Arc<str>, u64>,
     by_collection: HashMap<Collection, HashSet<u64>>,
     by_record: HashMap<(Collection, i64), HashSet<u64>>,
+    /// Channel patterns by (channel, id); `None` is `channel.*`, except on a one-user channel,
+    /// where `*` ("mine") is filed under the subscriber's own id so a message finds only its user.
+    by_channel: HashMap<(Channel, Option<i64>), HashSet<u64>>,
+    /// Every connection of a signed-in user (for what goes to one user's board pages).
+    by_user: HashMap<UserId, HashSet<u64>>,
     all: HashSet<u64>,
     rooms: HashMap<BoardId, Room>,
 }
@@ -101,6 +113,9 @@ impl Registry {
 
     pub fn insert(&mut self, key: u64, conn: Conn) {
         self.by_id.insert(conn.info.id.clone(), key);
+        if let Some(u) = conn.user_id() {
+            self.by_user.entry(u).or_default().insert(key);
+        }
         if let Some((b, view)) = &conn.subs.board {
             self.rooms.entry(*b).or_default().pages.entry(view.clone()).or_default().insert(key);
         }
@@ -111,8 +126,11 @@ impl Registry {
     pub fn remove(&mut self, key: u64) -> Option<Box<Conn>> {
         let c = self.conns.remove(&key)?;
         self.by_id.remove(&c.info.id);
+        if let Some(u) = c.user_id() {
+            drop_key(&mut self.by_user, u, key);
+        }
         for p in c.subs.patterns.keys() {
-            self.unindex(key, p);
+            self.unindex(key, c.user_id(), p);
         }
         for (id, v) in &c.subs.views {
             self.unindex_view(key, id, v);
@@ -138,6 +156,7 @@ impl Registry {
     /// Adds patterns not held yet, live after `at`; returns how many were new.
     pub fn add_patterns(&mut self, key: u64, patterns: Vec<Pattern>, at: i64) -> usize {
         let Some(c) = self.conns.get_mut(&key) else { return 0 };
+        let user = c.user_id();
         let mut added = Vec::new();
         for p in patterns {
             if !c.subs.patterns.contains_key(&p) {
@@ -156,6 +175,9 @@ impl Registry {
                 Pattern::Record(col, id) => {
                     self.by_record.entry((*col, *id)).or_default().insert(key);
                 }
+                Pattern::Channel(ch, id) => {
+                    self.by_channel.entry(channel_key(*ch, *id, user)).or_default().insert(key);
+                }
             }
         }
         added.len()
@@ -164,12 +186,13 @@ impl Registry {
     /// Removes one pattern, or every pattern; returns how many were removed.
     pub fn remove_patterns(&mut self, key: u64, pattern: Option<&Pattern>) -> usize {
         let Some(c) = self.conns.get_mut(&key) else { return 0 };
+        let user = c.user_id();
         let removed: Vec<Pattern> = match pattern {
             None => c.subs.patterns.drain().map(|(p, _)| p).collect(),
             Some(p) => c.subs.patterns.remove_entry(p).map(|(p, _)| p).into_iter().collect(),
         };
         for p in &removed {
-            self.unindex(key, p);
+            self.unindex(key, user, p);
         }
         removed.len()
     }
@@ -227,14 +250,20 @@ impl Registry {
         targets
     }
 
-    /// JSON connections subscribed to anything of `collection` (for custom events).
-    pub fn collection_targets(&self, collection: Collection) -> Vec<u64> {
-        let mut k: Vec<u64> = self.by_collection.get(&collection).into_iter().flatten().copied().collect();
-        k.extend(self.all.iter().copied());
-        k.extend(self.by_record.iter().filter(|((c, _), _)| *c == collection).flat_map(|(_, s)| s.iter().copied()));
+    /// JSON connections whose channel patterns select `msg` (before the access check), each once.
+    pub fn channel_targets(&self, msg: &ChannelMsg) -> Vec<u64> {
+        let mut k: Vec<u64> = self.by_channel.get(&(msg.channel, None)).into_iter().flatten().copied().collect();
+        if msg.id.is_some() {
+            k.extend(self.by_channel.get(&(msg.channel, msg.id)).into_iter().flatten().copied());
+        }
         k.sort_unstable();
         k.dedup();
         k
+    }
+
+    /// Every connection of `user`.
+    pub fn of_user(&self, user: UserId) -> impl Iterator<Item = u64> + '_ {
+        self.by_user.get(&user).into_iter().flatten().copied()
     }
 
     /// Queues `out` for a connection. A full queue marks it overflowed (see [`Registry::overflow`]).
@@ -302,21 +331,14 @@ impl Registry {
         }
     }
 
-    fn unindex(&mut self, key: u64, p: &Pattern) {
-        fn drop_key<K: std::hash::Hash + Eq>(m: &mut HashMap<K, HashSet<u64>>, k: K, key: u64) {
-            if let Some(s) = m.get_mut(&k) {
-                s.remove(&key);
-                if s.is_empty() {
-                    m.remove(&k);
-                }
-            }
-        }
+    fn unindex(&mut self, key: u64, user: Option<UserId>, p: &Pattern) {
         match p {
             Pattern::All => {
                 self.all.remove(&key);
             }
             Pattern::Collection(col) => drop_key(&mut self.by_collection, *col, key),
             Pattern::Record(col, id) => drop_key(&mut self.by_record, (*col, *id), key),
+            Pattern::Channel(ch, id) => drop_key(&mut self.by_channel, channel_key(*ch, *id, user), key),
         }
     }
 
@@ -329,5 +351,22 @@ impl Registry {
                 }
             }
         });
+    }
+}
+
+fn drop_key<K: std::hash::Hash + Eq>(m: &mut HashMap<K, HashSet<u64>>, k: K, key: u64) {
+    if let Some(s) = m.get_mut(&k) {
+        s.remove(&key);
+        if s.is_empty() {
+            m.remove(&k);
+        }
+    }
+}
+
+/// Where a channel pattern is filed: `notifications.*` under the subscriber's own id.
+fn channel_key(ch: Channel, id: Option<i64>, user: Option<UserId>) -> (Channel, Option<i64>) {
+    match (ch.access(), id) {
+        (Access::OneUser, None) => (ch, user.map(|u| u.0)),
+        _ => (ch, id),
     }
 }

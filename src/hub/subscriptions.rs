@@ -8,28 +8,38 @@ use std::{
     sync::Arc,
 };
 
-use crate::{domain::BoardId, events::Collection, events::Event, views::View};
+use crate::{channels::Channel, domain::BoardId, events::Collection, events::Event, views::View};
 
 /// A subscription pattern of the JSON protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Pattern {
+    /// Every record event (channels are not included: subscribe to them by name).
     All,
     Collection(Collection),
     Record(Collection, i64),
+    /// An app channel: `news.*` (`None`: every message the user may receive) or `news.7`.
+    Channel(Channel, Option<i64>),
 }
 
 impl Pattern {
-    /// `*`, `cards.*` or `cards.42`.
+    /// `*`, `cards.*`, `cards.42`, `news.*` or `board_notices.3`.
     pub fn parse(s: &str) -> Result<Self, &'static str> {
         if s == "*" {
             return Ok(Self::All);
         }
         let (c, rest) = s.split_once('.').ok_or("a pattern is \"*\", \"collection.*\" or \"collection.id\"")?;
-        let c = Collection::parse(c).ok_or("unknown collection")?;
-        match rest {
-            "*" => Ok(Self::Collection(c)),
-            id => id.parse::<i64>().map(|id| Self::Record(c, id)).map_err(|_| "a record id is a number"),
+        let id = match rest {
+            "*" => None,
+            id => Some(id.parse::<i64>().map_err(|_| "an id is a number")?),
+        };
+        if let Some(ch) = Channel::parse(c) {
+            return Ok(Self::Channel(ch, id));
         }
+        let c = Collection::parse(c).ok_or("unknown collection or channel")?;
+        Ok(match id {
+            None => Self::Collection(c),
+            Some(id) => Self::Record(c, id),
+        })
     }
 
     /// Whether this pattern selects `e` (before any access check).
@@ -38,6 +48,7 @@ impl Pattern {
             Self::All => true,
             Self::Collection(c) => *c == e.collection,
             Self::Record(c, id) => *c == e.collection && *id == e.record_id,
+            Self::Channel(..) => false,
         }
     }
 }
@@ -48,6 +59,8 @@ impl std::fmt::Display for Pattern {
             Self::All => f.write_str("*"),
             Self::Collection(c) => write!(f, "{c}.*"),
             Self::Record(c, id) => write!(f, "{c}.{id}"),
+            Self::Channel(c, None) => write!(f, "{c}.*"),
+            Self::Channel(c, Some(id)) => write!(f, "{c}.{id}"),
         }
     }
 }
@@ -123,11 +136,13 @@ mod tests {
 
     #[test]
     fn patterns_parse_and_print_the_same() {
-        for s in ["*", "cards.*", "cards.42", "members.7"] {
+        for s in ["*", "cards.*", "cards.42", "members.7", "news.*", "notifications.*", "board_notices.3"] {
             assert_eq!(Pattern::parse(s).unwrap().to_string(), s);
         }
         assert!(Pattern::parse("cards").is_err());
         assert!(Pattern::parse("nope.*").is_err());
         assert!(Pattern::parse("cards.x").is_err());
+        assert!(Pattern::parse("news.x").is_err());
+        assert!(Pattern::parse("newz.*").is_err());
     }
 }

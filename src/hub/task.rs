@@ -232,7 +232,8 @@ impl HubTask {
                     c.last_ack = c.last_ack.max(seq.min(dispatched));
                 }
             }
-            Cmd::Custom { collection, to, data, html } => self.custom(collection, to, data, html),
+            Cmd::Custom { to, data, html } => self.custom(to, data, html),
+            Cmd::Channel(msg) => self.channel(&msg),
             Cmd::List { reply } => {
                 let list = self
                     .registry

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::socket::{self, Io, Protocol, RateLimit};
 use crate::{
     auth::Caller,
+    channels::Access,
     domain::*,
     error::{Error, Query},
     events::Event,
@@ -146,6 +147,16 @@ impl JsonProtocol {
                         return flow(io.error("FORBIDDEN", format!("you may not see {r}")).await);
                     }
                 }
+                // The hub checks every message too; this refuses early what could never arrive.
+                Pattern::Channel(ch, Some(id)) => match ch.access() {
+                    Access::OneUser if *id != user.id.0 => {
+                        return flow(io.error("FORBIDDEN", format!("{r} is another user's channel")).await);
+                    }
+                    Access::BoardMembers if io.state.reads.require_member(BoardId(*id), user.id).await.is_err() => {
+                        return flow(io.error("FORBIDDEN", format!("you may not see {r}")).await);
+                    }
+                    _ => {}
+                },
                 _ => {}
             }
             new.push(p);

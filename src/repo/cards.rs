@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 
 use super::{
+    notifications::{self, Source},
     now,
     rank::rank_for,
     require_member,
@@ -207,6 +208,7 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
         };
         w.record(Action::Create, None, Some(&created))?;
         let seq = recorded(w)?;
+        notifications::notify_mentions(w, actor, &created, Source::Description, "", &created.description)?;
         Ok(Changed { record: created, seq })
     })
     .await
@@ -261,6 +263,7 @@ pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Res
         let after = card(w, id)?;
         w.record(Action::Update, Some(&before), Some(&after))?;
         let seq = recorded(w)?;
+        notifications::notify_mentions(w, actor, &after, Source::Description, &before.description, &after.description)?;
         Ok(Changed { record: after, seq })
     })
     .await

@@ -3,6 +3,7 @@
 use sqlx::SqlitePool;
 
 use super::{
+    notifications::{self, Source},
     now,
     rows::{COMMENT_SELECT, card, require_member},
 };
@@ -44,6 +45,7 @@ pub async fn create(db: &Db, actor: UserId, card_id: CardId, body: &CommentBody)
         )?;
         let comment: Comment = w.one(&format!("{COMMENT_SELECT} where c.id = ?"), [id])?;
         w.record(Action::Create, None, Some(&comment))?;
+        notifications::notify_mentions(w, actor, &c, Source::Comment(id), "", &comment.body)?;
         Ok(comment)
     })
     .await

@@ -7,6 +7,7 @@ pub mod cards;
 pub mod checklist;
 pub mod comments;
 pub mod events;
+pub mod notifications;
 pub mod rows;
 pub mod undo;
 pub mod users;

@@ -34,6 +34,8 @@ mod boards;
 mod cards;
 /// A card's checklist items.
 mod checklist;
+/// The inbox: notifications of @mentions.
+mod notifications;
 /// Settings (tokens) and admin.
 mod settings;
 /// The undo notice and the plain form that undoes a change.
@@ -65,6 +67,9 @@ pub fn router() -> Router<AppState> {
         .route("/columns/{id}/move", post(boards::move_column))
         .route("/columns/{id}/delete", post(boards::delete_column))
         .route("/events/{seq}/undo", post(undo::undo))
+        .route("/notifications", get(notifications::inbox))
+        .route("/notifications/read-all", post(notifications::mark_all_read))
+        .route("/notifications/{id}/read", post(notifications::mark_read))
         .route("/settings", get(settings::settings))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/delete", post(settings::revoke_token))

@@ -27,6 +27,9 @@ pub fn checklist_item(id: i64) -> String {
 pub fn card_checklist(card: i64) -> String {
     format!("card-{card}-checklist")
 }
+pub fn notification(id: i64) -> String {
+    format!("notification-{id}")
+}
 pub const BOARD_TITLE: &str = "board-title";
 /// The undo notice's live region, and the template the board's script fills it from.
 pub const UNDO: &str = "undo-notice";
@@ -35,3 +38,4 @@ pub const COLUMNS: &str = "columns";
 pub const MEMBERS: &str = "members";
 pub const PRESENCE: &str = "presence";
 pub const BANNER: &str = "banner";
+pub const INBOX_BADGE: &str = "inbox-badge";

@@ -12,6 +12,8 @@ pub struct Ctx<'a> {
     pub user: Option<&'a str>,
     /// Cache-busting suffix for asset URLs.
     pub assets_version: &'a str,
+    /// The signed-in user's unread notifications, for the header badge.
+    pub unread: Option<i64>,
 }
 
 impl Ctx<'_> {
@@ -38,6 +40,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                     div id=(dom::BANNER) {}
                     @if let Some(user) = ctx.user {
                         nav {
+                            @if let Some(n) = ctx.unread { (crate::inbox_badge(n)) }
                             a href="/settings" { "Settings" }
                             span.whoami { (avatar(user)) " " (user) }
                             form method="post" action="/logout" { button.linkish type="submit" { "Log out" } }
@@ -52,7 +55,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
 
 /// A small page for 4xx / 5xx.
 pub fn error_page(status: u16, message: &str) -> Markup {
-    let ctx = Ctx { user: None, assets_version: "0" };
+    let ctx = Ctx { user: None, assets_version: "0", unread: None };
     page(
         &ctx,
         "Error",

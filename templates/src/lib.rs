@@ -11,6 +11,8 @@ mod card;
 mod checklist;
 /// DOM ids, shared by the page and the live fragments that target it.
 pub mod dom;
+/// The inbox badge and the notifications page.
+mod inbox;
 /// Page chrome, avatars, the stream element.
 mod layout;
 /// Sign-up, log-in, boards list, settings, admin.
@@ -21,6 +23,7 @@ mod undo;
 pub use board::*;
 pub use card::*;
 pub use checklist::*;
+pub use inbox::*;
 pub use layout::*;
 pub use pages::*;
 pub use undo::*;

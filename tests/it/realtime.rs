@@ -227,27 +227,27 @@ async fn create_update_and_delete_arrive_as_record_events_in_the_documented_form
 // ---- custom events ----
 
 #[tokio::test]
-async fn custom_events_reach_collection_subscribers_everyone_or_one_connection() {
+async fn custom_events_reach_channel_subscribers_everyone_or_one_connection() {
     let app = spawn_app().await;
     let alice = app.signup("alice").await;
-    let (mut cards, cards_hello) = realtime(&alice, "").await;
-    subscribe(&mut cards, "cards.*").await;
+    let (mut news, news_hello) = realtime(&alice, "").await;
+    subscribe(&mut news, "news.*").await;
     let (mut boards, boards_hello) = realtime(&alice, "").await;
     subscribe(&mut boards, "boards.*").await;
     let (mut quiet, quiet_hello) = realtime(&alice, "").await;
 
-    app.state.hub.broadcast("cards", json!({"to": "cards"}));
+    app.state.hub.broadcast(liveboard::channels::Channel::News, None, json!({"to": "news"}));
     app.state.hub.broadcast_all(json!({"to": "all"}));
     app.state.hub.send_to(&conn_id(&quiet_hello), json!({"to": "one"}));
 
     let custom =
         |collection: Value, data: Value| json!({"type": "custom_event", "collection": collection, "data": data});
-    assert_eq!(next_json(&mut cards).await, custom(json!("cards"), json!({"to": "cards"})));
-    assert_eq!(next_json(&mut cards).await, custom(Value::Null, json!({"to": "all"})));
-    assert_eq!(next_json(&mut boards).await, custom(Value::Null, json!({"to": "all"})), "not a cards subscriber");
+    assert_eq!(next_json(&mut news).await, custom(json!("news"), json!({"to": "news"})));
+    assert_eq!(next_json(&mut news).await, custom(Value::Null, json!({"to": "all"})));
+    assert_eq!(next_json(&mut boards).await, custom(Value::Null, json!({"to": "all"})), "not a news subscriber");
     assert_eq!(next_json(&mut quiet).await, custom(Value::Null, json!({"to": "all"})));
     assert_eq!(next_json(&mut quiet).await, custom(Value::Null, json!({"to": "one"})));
-    assert!(app.hub_barrier(&mut cards, &conn_id(&cards_hello)).await.is_empty());
+    assert!(app.hub_barrier(&mut news, &conn_id(&news_hello)).await.is_empty());
     assert!(app.hub_barrier(&mut boards, &conn_id(&boards_hello)).await.is_empty());
 }
 
