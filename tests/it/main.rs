@@ -18,6 +18,8 @@ mod cluster_support;
 mod hardening;
 /// Auth, pages and forms, the JSON API, bad input, and the event outbox.
 mod http;
+/// App channels, @mentions, the inbox page and badge, the admin broadcast.
+mod inbox;
 /// The live board socket: fragments per view, resume and reset, authorization, back-pressure.
 mod live;
 /// Presence, editing leases, typing indicators and live comments.
