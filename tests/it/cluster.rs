@@ -513,3 +513,36 @@ async fn origin_checks_hold_through_an_edge_for_forwarded_forms_and_its_own_sock
     let (_, snap) = alice_a.get_json(&format!("/api/boards/{board}")).await;
     assert_eq!(snap["board"]["name"], "Renamed", "{snap}");
 }
+
+#[tokio::test]
+async fn a_mention_written_through_edge_a_reaches_the_mentioned_users_socket_on_edge_b_only() {
+    let c = Cluster::start().await;
+    let (users, board, _) = alice_with_a_board(&c).await;
+    let alice_a = at(&users[1], &c.a);
+    let bob = signup_at(&c.b, "bob").await;
+    let carol = signup_at(&c.a, "carol").await;
+    for name in ["bob", "carol"] {
+        let (s, m) = alice_a.post_json(&format!("/api/boards/{board}/members"), json!({ "username": name })).await;
+        assert_eq!(s, 201, "{m}");
+    }
+    let (s, card) = alice_a.post_json(&format!("/api/boards/{board}/cards"), json!({"title": "Across"})).await;
+    assert_eq!(s, 201, "{card}");
+    let card = card["id"].as_i64().unwrap();
+    let (mut bob_b, _) = realtime(&bob, "").await;
+    subscribe(&mut bob_b, "notifications.*").await;
+    let (mut carol_a, _) = realtime(&carol, "").await;
+    subscribe(&mut carol_a, "notifications.*").await;
+
+    let comment = |body: &'static str| {
+        let alice_a = &alice_a;
+        async move { alice_a.post_json(&format!("/api/cards/{card}/comments"), json!({ "body": body })).await.0 }
+    };
+    assert_eq!(comment("@bob across the cluster").await, 201);
+    assert_eq!(comment("now @carol").await, 201);
+
+    let (msg, _) = crate::support::until_json(&mut bob_b, |v| v["type"] == "custom_event").await;
+    assert_eq!(msg["data"]["notification"]["excerpt"], "@bob across the cluster");
+    // Carol's first channel message is her own: Bob's, sent before it in the same stream, never reached her.
+    let (msg, _) = crate::support::until_json(&mut carol_a, |v| v["type"] == "custom_event").await;
+    assert_eq!(msg["data"]["notification"]["excerpt"], "now @carol");
+}
