@@ -1,5 +1,6 @@
 //! The app's state: cheap-to-clone handles every handler can reach. A leaf of the module tree:
-//! handlers, sockets and middleware import it; it imports only the handles it holds.
+//! handlers, sockets and middleware import it; it imports only the handles it holds (and the one
+//! read every page's header makes, the unread count).
 
 use std::sync::Arc;
 

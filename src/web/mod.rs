@@ -75,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/tokens/{id}/delete", post(settings::revoke_token))
         .route("/admin", get(settings::admin))
         .route("/admin/announce", post(settings::announce))
+        .route("/admin/news", post(settings::news))
         // Any other path gets the HTML 404 page (unknown paths under /api answer JSON, see `api::router`).
         .fallback(not_found)
 }

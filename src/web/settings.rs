@@ -64,6 +64,21 @@ pub(super) struct AnnounceForm {
     message: String,
 }
 
+/// Sends `{"message": …}` on the `news` channel: to its subscribers only, unlike an announcement.
+pub(super) async fn news(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Form(f): Form<AnnounceForm>,
+) -> PageResult {
+    user.require_admin()?;
+    let message: String = f.message.trim().chars().take(200).collect();
+    if message.is_empty() {
+        return Err(Error::invalid("message", "News needs a message").into());
+    }
+    state.hub.broadcast(crate::channels::Channel::News, None, serde_json::json!({ "message": message }));
+    Ok(Redirect::to("/admin").into_response())
+}
+
 /// Pushes an announcement to every open page and JSON client: the custom-event API in use.
 pub(super) async fn announce(
     State(state): State<AppState>,

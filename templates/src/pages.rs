@@ -136,6 +136,11 @@ pub fn admin_page(ctx: &Ctx, connections: usize) -> Markup {
                     input name="message" placeholder="Announcement to everyone" maxlength="200";
                     button type="submit" { "Announce" }
                 }
+                // The same as `POST /api/admin/broadcast` to the `news` channel, without JavaScript.
+                form.inline method="post" action="/admin/news" {
+                    input name="message" placeholder="News for news.* subscribers" maxlength="200";
+                    button type="submit" { "Send news" }
+                }
             }
         },
     )

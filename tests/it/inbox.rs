@@ -315,3 +315,35 @@ async fn a_channel_message_of_a_write_that_rolled_back_is_never_sent() {
 
     assert_eq!(next_json(&mut ws).await["data"], json!({"kept": true}), "the rolled-back message never came");
 }
+
+#[tokio::test]
+async fn the_admin_pages_news_form_reaches_news_subscribers_only() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let bob = app.signup("bob").await;
+    let (mut news, _) = on(&bob, "news.*").await;
+    let (mut quiet, quiet_conn) = on(&bob, "boards.*").await;
+
+    assert_eq!(admin.form("/admin/news", &[("message", "v1.2 is out")]).await.status(), 303);
+    assert_eq!(bob.form("/admin/news", &[("message", "not mine to send")]).await.status(), 403);
+    assert_eq!(admin.form("/admin/news", &[("message", "  ")]).await.status(), 400);
+
+    assert_eq!(next_json(&mut news).await["data"], json!({"message": "v1.2 is out"}));
+    assert!(app.hub_barrier(&mut quiet, &quiet_conn).await.is_empty());
+}
+
+#[tokio::test]
+async fn old_notifications_are_pruned_by_age_read_or_not() {
+    let app = spawn_app().await;
+    let (alice, bob, _carol, _board, card) = board_of_three(&app).await;
+    comment(&alice, card, "@bob first").await;
+    comment(&alice, card, "@bob second").await;
+    let first = inbox(&bob).await["notifications"][1]["id"].as_i64().unwrap();
+    assert_eq!(bob.post_json(&format!("/api/notifications/{first}/read"), json!({})).await.0, 200);
+
+    let kept = liveboard::repo::notifications::prune(&app.state.db, std::time::Duration::from_secs(3600)).await;
+    assert_eq!(kept.unwrap(), 0, "younger than the limit");
+    let pruned = liveboard::repo::notifications::prune(&app.state.db, std::time::Duration::ZERO).await;
+    assert_eq!(pruned.unwrap(), 2);
+    assert_eq!(inbox(&bob).await["notifications"], json!([]));
+}
