@@ -62,7 +62,7 @@ impl Control {
     /// Does on this node's hub what the writer's hub did on its own.
     pub fn apply(self, hub: &crate::hub::Hub) {
         match self {
-            Self::Broadcast(msg) => hub.send_channel(msg),
+            Self::Broadcast { channel, id, data } => hub.broadcast(channel, id, data),
             Self::BroadcastAll { data } => hub.broadcast_all(data),
             Self::SendTo { connection, data } => hub.send_to(&connection, data),
             Self::Announce { message } => hub.announce(&message),

@@ -1,12 +1,12 @@
 //! Cluster settings: the role of this process and what it needs to run as one, and the control
 //! messages the writer sends edges. A leaf: configuration and the hub import it; it imports neither
-//! (only the leaf types of domain and channels).
+//! (only the leaf modules `domain` and `channels`).
 
 use std::{str::FromStr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::UserId;
+use crate::{channels::Channel, domain::UserId};
 
 /// What part this process plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -93,25 +93,11 @@ impl ClusterConfig {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
-    /// A message on an app channel (`hub.broadcast`).
-    Broadcast(crate::channels::ChannelMsg),
-    BroadcastAll {
-        data: serde_json::Value,
-    },
-    SendTo {
-        connection: String,
-        data: serde_json::Value,
-    },
-    Announce {
-        message: String,
-    },
-    CloseSession {
-        session: String,
-    },
-    CloseToken {
-        token: i64,
-    },
-    CloseUser {
-        user: UserId,
-    },
+    Broadcast { channel: Channel, id: Option<i64>, data: serde_json::Value },
+    BroadcastAll { data: serde_json::Value },
+    SendTo { connection: String, data: serde_json::Value },
+    Announce { message: String },
+    CloseSession { session: String },
+    CloseToken { token: i64 },
+    CloseUser { user: UserId },
 }

@@ -348,7 +348,7 @@ impl Hub {
 
     /// [`Hub::broadcast`] of a message already addressed (what the writer hands over after a commit).
     pub fn send_channel(&self, msg: ChannelMsg) {
-        self.emit(|| Control::Broadcast(msg.clone()));
+        self.emit(|| Control::Broadcast { channel: msg.channel, id: msg.id, data: msg.data.clone() });
         let _ = self.tx.send(Cmd::Channel(msg));
     }
 
