@@ -65,6 +65,15 @@ test('bob mentioned by alice sees his badge change live and opens the card from 
   await expect(bobBoard.locator('#inbox-badge')).toHaveAttribute('data-unread', '0', LIVE);
   await expect(bobBoard.locator('#inbox-badge .count')).toHaveCount(0);
 
+  // The inbox page itself shows a new mention without a reload.
+  await expect(bob.page.locator('#inbox-badge')).toHaveAttribute('data-live', 'open');
+  await markDocument(bob.page);
+  await alice.context.request.post(`/api/cards/${cardId}/comments`, { data: { body: `last one @${bob.name}` } });
+  await expect(bob.page.locator('li.notification.unread')).toHaveCount(1, LIVE);
+  await expect(bob.page.locator('li.notification.unread')).toContainText('last one');
+  await expect(bob.page.locator('#inbox-badge')).toHaveAttribute('data-unread', '1');
+  await expectSameDocument(bob.page);
+
   await alice.context.close();
   await bob.context.close();
   await carol.context.close();
