@@ -195,7 +195,7 @@ impl HubTask {
         let Some(html) = render::channel_page_frame(msg, &self.metrics) else { return };
         let pages: Vec<u64> = match (msg.channel.access(), msg.id) {
             // A user's pages are found through the user index, not by scanning every connection.
-            (Access::OneUser, Some(u)) => self.registry.of_user(UserId(u)).collect(),
+            (Access::OneUser, Some(u)) => self.registry.pages_of(UserId(u)).collect(),
             (Access::BoardMembers, Some(b)) => self.registry.pages(BoardId(b)),
             _ => self.registry.conns().map(|(k, _)| k).collect(),
         };

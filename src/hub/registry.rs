@@ -84,8 +84,8 @@ pub struct Registry {
     /// Channel patterns by (channel, id); `None` is `channel.*`, except on a one-user channel,
     /// where `*` ("mine") is filed under the subscriber's own id so a message finds only its user.
     by_channel: HashMap<(Channel, Option<i64>), HashSet<u64>>,
-    /// Every connection of a signed-in user (for what goes to one user's board pages).
-    by_user: HashMap<UserId, HashSet<u64>>,
+    /// Board pages by user (for what goes to one user's pages: the inbox badge).
+    pages_by_user: HashMap<UserId, HashSet<u64>>,
     all: HashSet<u64>,
     rooms: HashMap<BoardId, Room>,
 }
@@ -113,8 +113,8 @@ impl Registry {
 
     pub fn insert(&mut self, key: u64, conn: Conn) {
         self.by_id.insert(conn.info.id.clone(), key);
-        if let Some(u) = conn.user_id() {
-            self.by_user.entry(u).or_default().insert(key);
+        if let Some(u) = conn.user_id().filter(|_| conn.is_board_page()) {
+            self.pages_by_user.entry(u).or_default().insert(key);
         }
         if let Some((b, view)) = &conn.subs.board {
             self.rooms.entry(*b).or_default().pages.entry(view.clone()).or_default().insert(key);
@@ -127,7 +127,7 @@ impl Registry {
         let c = self.conns.remove(&key)?;
         self.by_id.remove(&c.info.id);
         if let Some(u) = c.user_id() {
-            drop_key(&mut self.by_user, u, key);
+            drop_key(&mut self.pages_by_user, u, key);
         }
         for p in c.subs.patterns.keys() {
             self.unindex(key, c.user_id(), p);
@@ -261,9 +261,9 @@ impl Registry {
         k
     }
 
-    /// Every connection of `user`.
-    pub fn of_user(&self, user: UserId) -> impl Iterator<Item = u64> + '_ {
-        self.by_user.get(&user).into_iter().flatten().copied()
+    /// The board pages `user` has open, whatever their board.
+    pub fn pages_of(&self, user: UserId) -> impl Iterator<Item = u64> + '_ {
+        self.pages_by_user.get(&user).into_iter().flatten().copied()
     }
 
     /// Queues `out` for a connection. A full queue marks it overflowed (see [`Registry::overflow`]).
