@@ -78,6 +78,10 @@ pub(crate) fn notify_mentions(
     before: &str,
     after: &str,
 ) -> Result<()> {
+    // A move or a rename keeps the text: nothing to parse on the write path.
+    if before == after || !after.contains('@') {
+        return Ok(());
+    }
     let names = mentions::new_mentions(before, after);
     if names.is_empty() {
         return Ok(());
