@@ -190,7 +190,7 @@ pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Colum
         let cards: Vec<Card> = w.all(&format!("{CARD_SELECT} where c.column_id = ? order by c.rank, c.id"), [id])?;
         let mut comments = Vec::new();
         for c in &cards {
-            comments.extend(super::comments::of_card(w, c.id)?);
+            comments.extend(super::rows::comments_of_card(w, c.id)?);
             super::checklist::record_card_deleted(w, c.id)?;
         }
         w.exec("delete from cards where column_id = ?", [id])?;

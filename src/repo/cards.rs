@@ -291,7 +291,7 @@ pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option
 /// comment deletions that follow the card's event are exactly the ones of this change. That is
 /// how undo finds what to bring back (see [`super::undo`]).
 pub(crate) fn delete_in(w: &mut WriteTx<'_>, before: &Card) -> Result<i64> {
-    let comments = super::comments::of_card(w, before.id)?;
+    let comments = super::rows::comments_of_card(w, before.id)?;
     super::checklist::record_card_deleted(w, before.id)?;
     w.exec("delete from cards where id = ?", [before.id])?;
     w.record(Action::Delete, Some(before), None)?;

@@ -8,7 +8,7 @@ use super::{
     rows::{COMMENT_SELECT, card, require_member},
 };
 use crate::{
-    db::{Db, Ts, WriteTx},
+    db::{Db, Ts},
     domain::*,
     error::{Error, Result},
     events::Action,
@@ -21,12 +21,6 @@ pub async fn for_card(pool: &SqlitePool, viewer: UserId, card_id: CardId) -> Res
         .bind(c.id)
         .fetch_all(pool)
         .await?)
-}
-
-/// A card's comments inside a write, oldest first: read before the card is deleted, so each
-/// gets its `delete` event (the rows themselves go by `on delete cascade`).
-pub(crate) fn of_card(w: &WriteTx<'_>, card_id: CardId) -> Result<Vec<Comment>> {
-    w.all(&format!("{COMMENT_SELECT} where c.card_id = ? order by c.id"), [card_id])
 }
 
 /// Adds a comment by `actor`.

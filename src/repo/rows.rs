@@ -154,3 +154,9 @@ pub(crate) fn require_member(w: &WriteTx<'_>, board: BoardId, user: UserId) -> R
         _ => Err(crate::error::Error::NotFound),
     }
 }
+
+/// A card's comments inside a write, oldest first: read before the card is deleted, so each
+/// gets its `delete` event (the rows themselves go by `on delete cascade`).
+pub(crate) fn comments_of_card(w: &WriteTx<'_>, card_id: CardId) -> Result<Vec<Comment>> {
+    w.all(&format!("{COMMENT_SELECT} where c.card_id = ? order by c.id"), [card_id])
+}

@@ -36,7 +36,7 @@ pub(super) async fn board(
     Path(id): Path<i64>,
     Query(filter): Query<PageFilter>,
 ) -> PageResult<Markup> {
-    let notice = super::undo::take(&session).await;
+    let notice = super::notice::take(&session).await;
     board_with(&state, &user, BoardId(id), &filter, None, None, notice.as_ref()).await
 }
 
@@ -49,7 +49,7 @@ pub(super) async fn board_with(
     filter: &PageFilter,
     error: Option<&str>,
     draft: Option<(i64, &str)>,
-    undo: Option<&super::undo::Notice>,
+    undo: Option<&super::notice::Notice>,
 ) -> PageResult<Markup> {
     let snap = repo::boards::snapshot(&state.db.read, id, user.id).await?;
     let view = filter
@@ -58,7 +58,7 @@ pub(super) async fn board_with(
     let ctx = crate::views::BoardCtx { done_column: snap.board.done_column_id };
     let mut page = render::board_page(&snap, &view, filter, &query, state.hub.epoch(), error, ctx);
     page.draft = draft;
-    page.undo = undo.map(super::undo::Notice::props);
+    page.undo = undo.map(super::notice::Notice::props);
     Ok(t::board_page(&state.ctx(Some(&user.username)), &page))
 }
 

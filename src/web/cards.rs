@@ -2,7 +2,7 @@
 //!
 //! browser form → **handler** → repository → redirect, fragment or page.
 
-use super::{boards::form_error, undo, *};
+use super::{boards::form_error, notice, *};
 
 #[derive(Deserialize)]
 pub(super) struct NewCardForm {
@@ -144,7 +144,7 @@ pub(super) async fn save_card(
         repo::cards::update(&state.db, user.id, id, patch).await
     };
     let err = match saved.await {
-        Ok(c) => return Ok(undo::answer(&session, &headers, c.seq, "Card saved".into(), c.record.board_id).await),
+        Ok(c) => return Ok(notice::answer(&session, &headers, c.seq, "Card saved".into(), c.record.board_id).await),
         Err(e @ (Error::Validation { .. } | Error::Conflict(_))) => e,
         Err(e) => return Err(e.into()),
     };
@@ -204,7 +204,7 @@ pub(super) async fn move_card(
     let patch = CardPatch { column_id: f.column_id.map(ColumnId), place: Some(place), ..CardPatch::default() };
     let c = repo::cards::update(&state.db, user.id, CardId(id), patch).await?;
     let column = repo::undo::column_name(&state.db.read, c.record.column_id).await?;
-    Ok(undo::answer(&session, &headers, c.seq, format!("Moved to {column}"), c.record.board_id).await)
+    Ok(notice::answer(&session, &headers, c.seq, format!("Moved to {column}"), c.record.board_id).await)
 }
 
 #[derive(Deserialize)]
@@ -221,7 +221,7 @@ pub(super) async fn delete_card(
     Form(f): Form<VersionForm>,
 ) -> PageResult {
     let c = repo::cards::delete(&state.db, user.id, CardId(id), f.version).await?;
-    Ok(undo::answer(&session, &headers, c.seq, "Card deleted".into(), c.record.board_id).await)
+    Ok(notice::answer(&session, &headers, c.seq, "Card deleted".into(), c.record.board_id).await)
 }
 
 #[derive(Deserialize)]

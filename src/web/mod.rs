@@ -34,11 +34,13 @@ mod boards;
 mod cards;
 /// A card's checklist items.
 mod checklist;
+/// The undo notice a change leaves for the next board page.
+mod notice;
 /// The inbox: notifications of @mentions.
 mod notifications;
 /// Settings (tokens) and admin.
 mod settings;
-/// The undo notice and the plain form that undoes a change.
+/// The plain form that undoes a change.
 mod undo;
 
 pub(super) type PageResult<T = Response> = Result<T, PageError>;
