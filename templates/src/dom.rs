@@ -27,6 +27,16 @@ pub fn checklist_item(id: i64) -> String {
 pub fn card_checklist(card: i64) -> String {
     format!("card-{card}-checklist")
 }
+pub fn activity_entry(seq: i64) -> String {
+    format!("activity-{seq}")
+}
+pub fn history_entry(seq: i64) -> String {
+    format!("history-{seq}")
+}
+pub fn card_history(card: i64) -> String {
+    format!("card-{card}-history")
+}
+pub const ACTIVITY: &str = "activity";
 pub const BOARD_TITLE: &str = "board-title";
 pub const COLUMNS: &str = "columns";
 pub const MEMBERS: &str = "members";
