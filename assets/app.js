@@ -17,3 +17,10 @@ if (board) {
     .then(({ startHome }) => startHome(boards))
     .catch((err) => console.error('live board list failed to start', err));
 }
+
+// Relative times ("3 minutes ago") on the board's activity panel, the activity page and card histories.
+if (document.querySelector('ol.feed')) {
+  import(`./activity.js${version}`)
+    .then(({ startActivity }) => startActivity())
+    .catch((err) => console.error('activity times failed to start', err));
+}

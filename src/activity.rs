@@ -116,7 +116,9 @@ fn created(r: &Record, names: &dyn Names) -> String {
         Record::Cards(c) => format!("created card {} in {}", quote(&c.title), column_name(names, c.column_id)),
         Record::Members(m) => format!("added {} to the board", m.username),
         Record::Comments(c) => format!("commented on {}", card_of(names, c.card_id)),
-        Record::ChecklistItems(i) => format!("added {} to the checklist of {}", quote(&i.text), card_of(names, i.card_id)),
+        Record::ChecklistItems(i) => {
+            format!("added {} to the checklist of {}", quote(&i.text), card_of(names, i.card_id))
+        }
     }
 }
 
@@ -388,7 +390,10 @@ mod tests {
         assert_eq!(say(None, Some(c.clone().into())), "bob commented on “Fix login”");
         assert_eq!(say(Some(c.into()), None), "bob deleted a comment on “Fix login”");
         assert_eq!(say(None, Some(item("Milk", false).into())), "bob added “Milk” to the checklist of “Fix login”");
-        assert_eq!(say(Some(item("Milk", false).into()), Some(item("Milk", true).into())), "bob ticked “Milk” on “Fix login”");
+        assert_eq!(
+            say(Some(item("Milk", false).into()), Some(item("Milk", true).into())),
+            "bob ticked “Milk” on “Fix login”"
+        );
         assert_eq!(
             say(Some(item("Milk", true).into()), Some(item("Milk", false).into())),
             "bob unticked “Milk” on “Fix login”"

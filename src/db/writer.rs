@@ -108,8 +108,7 @@ impl<'c> WriteTx<'c> {
         before: Option<&R>,
         after: Option<&R>,
     ) -> Result<()> {
-        let mut event =
-            Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
+        let mut event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
         // Worded now, inside the transaction, so the names are those of this moment.
         event.summary = Some(crate::activity::summary(&event, &Names(self.conn)));
         let json = |r: &Option<Record>| r.as_ref().map(serde_json::to_string).transpose();

@@ -109,8 +109,11 @@ pub async fn for_board(pool: &SqlitePool, board: BoardId, viewer: UserId, range:
 
 /// A card's history (its own changes, its comments and checklist items), newest first.
 pub async fn for_card(pool: &SqlitePool, card: CardId, viewer: UserId, range: Range) -> Result<Page> {
-    let board: BoardId =
-        sqlx::query_scalar("select board_id from cards where id = ?").bind(card).fetch_optional(pool).await?.ok_or(Error::NotFound)?;
+    let board: BoardId = sqlx::query_scalar("select board_id from cards where id = ?")
+        .bind(card)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(Error::NotFound)?;
     let floor = floor(pool, board, viewer).await?;
     let limit = limit(&range);
     let rows: Vec<Row> = sqlx::query_as(&format!(
@@ -196,5 +199,9 @@ pub async fn mark_seen(db: &Db, board: BoardId, user: UserId, seq: i64) -> Resul
 
 /// A board's name, for the activity page's title (the caller has checked membership).
 pub async fn board_name(pool: &SqlitePool, board: BoardId) -> Result<String> {
-    sqlx::query_scalar("select name from boards where id = ?").bind(board).fetch_optional(pool).await?.ok_or(Error::NotFound)
+    sqlx::query_scalar("select name from boards where id = ?")
+        .bind(board)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(Error::NotFound)
 }

@@ -60,7 +60,8 @@ impl EventRow {
     /// The typed event; rows of a collection or action this build does not know (a newer schema)
     /// are skipped, with a log.
     pub fn decode(self) -> Option<Arc<Event>> {
-        let EventRow { seq, board_id, collection, action, record_id, actor_id, before, after, created_at, summary } = self;
+        let EventRow { seq, board_id, collection, action, record_id, actor_id, before, after, created_at, summary } =
+            self;
         let (Some(collection), Some(action)) = (Collection::parse(&collection), Action::parse(&action)) else {
             tracing::warn!(seq, collection, action, "event of an unknown kind skipped");
             return None;
