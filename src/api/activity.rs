@@ -14,21 +14,13 @@ use crate::{
     state::AppState,
 };
 
-/// `?before=<seq>&since=<seq>&limit=<n>`; anything but numbers is a 400 `BAD_REQUEST`.
-#[derive(serde::Deserialize)]
-pub(super) struct ActivityQuery {
-    before: Option<i64>,
-    since: Option<i64>,
-    limit: Option<i64>,
-}
-
 pub(super) async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-    Query(q): Query<ActivityQuery>,
+    Query(range): Query<Range>,
 ) -> Result<Json<Page>> {
-    let range = Range { before: q.before, since: q.since, limit: q.limit };
+    // Anything but numbers in the query is a 400 `BAD_REQUEST` from the extractor.
     Ok(Json(feed::for_board(&state.db.read, BoardId(id), user.id, range).await?))
 }
 

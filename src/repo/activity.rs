@@ -7,7 +7,7 @@
 //! A member sees the entries from the moment they joined the board on, as a replay does (see
 //! [`super::boards::memberships_of`]): what happened before their time is not theirs to read.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
@@ -48,8 +48,9 @@ pub struct Page {
     pub next_before: Option<i64>,
 }
 
-/// Which entries a page shows.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which entries a page shows: the query `?before=<seq>&since=<seq>&limit=<n>` of the activity
+/// page and API (a value that is not a number is refused by the extractor, naming it).
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
 pub struct Range {
     /// Only entries with a smaller seq (older).
     pub before: Option<i64>,

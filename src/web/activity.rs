@@ -9,34 +9,21 @@ use crate::repo::activity::{self as feed, Page, Range, SinceVisit};
 /// Entries in the board page's panel.
 const PANEL: i64 = 20;
 
-/// `?before=<seq>&since=<seq>&limit=<n>`: numbers, or a 400 that says which one is not.
-#[derive(Deserialize)]
-pub(crate) struct ActivityQuery {
-    before: Option<i64>,
-    since: Option<i64>,
-    limit: Option<i64>,
-}
-
-impl ActivityQuery {
-    pub(crate) fn range(&self) -> Range {
-        Range { before: self.before, since: self.since, limit: self.limit }
-    }
-}
-
 pub(super) async fn activity_page(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-    crate::error::Query(q): crate::error::Query<ActivityQuery>,
+    // Not numbers: a 400 page naming the value.
+    crate::error::Query(range): crate::error::Query<Range>,
 ) -> PageResult<Markup> {
     let board = BoardId(id);
-    let page = feed::for_board(&state.db.read, board, user.id, q.range()).await?;
+    let page = feed::for_board(&state.db.read, board, user.id, range).await?;
     let name = feed::board_name(&state.db.read, board).await?;
     let view = t::ActivityPage {
         board_id: id,
         board_name: &name,
         entries: render::feed::entries(&page.entries),
-        since: q.since,
+        since: range.since,
         older: page.next_before,
     };
     Ok(t::activity_page(&state.ctx(Some(&user.username)), &view))
