@@ -102,6 +102,8 @@ fn join(clauses: Vec<String>) -> String {
 
 fn predicate(e: &Event, names: &dyn Names) -> String {
     match (e.before.as_ref(), e.after.as_ref()) {
+        // A board's owner becomes its first member as it is created: "created the board" says it.
+        (None, Some(Record::Members(m))) if m.role == Role::Owner && e.actor_id == Some(m.user_id) => String::new(),
         (None, Some(after)) => created(after, names),
         (Some(before), None) => deleted(before, names),
         (Some(before), Some(after)) => updated(before, after, names),
@@ -377,6 +379,8 @@ mod tests {
             added_at: OffsetDateTime::UNIX_EPOCH,
         };
         assert_eq!(say(None, Some(m.clone().into())), "bob added alice to the board");
+        let owner = Member { user_id: UserId(1), username: "bob".into(), role: Role::Owner, ..m.clone() };
+        assert_eq!(say(None, Some(owner.into())), "", "the owner's own membership goes with the board");
         assert_eq!(say(Some(m.into()), None), "bob removed alice from the board");
         let c = Comment {
             id: CommentId(1),

@@ -292,3 +292,25 @@ async fn a_json_client_reads_what_changed_since_the_last_visit_without_making_on
     let mallory = app.signup("mallory").await;
     assert_eq!(mallory.get_json(&format!("/api/boards/{b}/visit")).await.0, 404);
 }
+
+#[tokio::test]
+async fn an_entry_written_on_the_writer_reaches_a_board_page_and_a_json_client_on_an_edge() {
+    use crate::cluster_support::{Cluster, signup_at};
+    let c = Cluster::start().await;
+    let alice = signup_at(&c.a, "alice").await;
+    let bob = signup_at(&c.b, "bob").await;
+    let (b, cols) = alice.board("Team").await;
+    alice.add_member(b, "bob").await;
+    let card = id(&alice.card(b, json!({"title": "shared"})).await);
+    let mut page = bob.live(b, "").await;
+    let (mut ws, _) = realtime(&bob, "").await;
+    subscribe(&mut ws, "cards.*").await;
+
+    move_card(&alice, card, cols[1]).await;
+
+    let entry = page.next_entry().await;
+    assert!(entry.html.contains("alice moved “shared” from Todo to Doing"), "{}", entry.html);
+    let ev = record_events(&mut ws, 1).await.remove(0);
+    assert_eq!(ev["summary"], "alice moved “shared” from Todo to Doing");
+    assert_eq!(summaries(&activity(&bob, b, "").await)[0], "alice moved “shared” from Todo to Doing");
+}
