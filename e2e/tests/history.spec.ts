@@ -3,7 +3,20 @@
 // their last visit, with the changed card marked. (Presence "is editing" is activity.spec.ts.)
 
 import { expect, test } from '@playwright/test';
-import { LIVE, card, expectSameDocument, markDocument, newBoard, newCard, newUser, openBoard, patchCard } from './support';
+import {
+  LIVE,
+  PASSWORD,
+  baseURL,
+  card,
+  expectSameDocument,
+  markDocument,
+  newBoard,
+  newCard,
+  newUser,
+  openBoard,
+  patchCard,
+  uniqueName,
+} from './support';
 
 test('alice sees bob move a card in the activity panel and in the card history, live', async ({ browser }) => {
   const alice = await newUser(browser, 'alice');
@@ -75,4 +88,26 @@ test('coming back, alice is told what bob changed since her last visit', async (
 
   await alice.context.close();
   await bob.context.close();
+});
+
+test('without javascript, the activity is a plain page, paged with "Older"', async ({ browser }) => {
+  const name = uniqueName('carol');
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: false });
+  const signup = await context.request.post('/signup', { form: { username: name, password: PASSWORD } });
+  expect(signup.ok()).toBeTruthy();
+  const carol = { name, context, page: await context.newPage() };
+  const board = await newBoard(carol, 'Paper');
+  for (const title of ['One', 'Two', 'Three']) await newCard(context.request, board.id, { title, column_id: board.columns.Todo });
+
+  const p = carol.page;
+  await p.goto(`/boards/${board.id}`);
+  await expect(p.locator('#activity li.entry').first()).toContainText(`${name} created card “Three” in Todo`);
+  await p.getByRole('link', { name: 'All activity' }).click();
+  await p.goto(`${p.url()}?limit=2`);
+  await expect(p.locator('li.entry')).toHaveCount(2);
+  await p.getByRole('link', { name: 'Older' }).click();
+  await expect(p.locator('li.entry').first()).toContainText(`${name} created card “One” in Todo`);
+  await expect(p.locator('time[data-relative]').first()).toHaveText('just now');
+
+  await context.close();
 });
