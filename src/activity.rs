@@ -37,6 +37,17 @@ pub fn summary(e: &Event, names: &dyn Names) -> String {
     format!("{who} {what}")
 }
 
+/// Whether `part` (recorded earlier in the same change) is the deletion of a comment or checklist
+/// item of the card `e` deletes: the card's sentence covers it, so the activity leaves it out.
+pub fn part_of(part: &Event, e: &Event) -> bool {
+    let (Some(Record::Cards(card)), None) = (&e.before, &e.after) else { return false };
+    match (&part.before, &part.after) {
+        (Some(Record::Comments(c)), None) => c.card_id == card.id,
+        (Some(Record::ChecklistItems(i)), None) => i.card_id == card.id,
+        _ => false,
+    }
+}
+
 /// The sentence for an event logged before summaries were written (its row has none).
 pub fn fallback(actor: Option<&str>, collection: Collection, action: Action) -> String {
     let thing = match collection {

@@ -111,6 +111,11 @@ impl<'c> WriteTx<'c> {
         let mut event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
         // Worded now, inside the transaction, so the names are those of this moment.
         event.summary = Some(crate::activity::summary(&event, &Names(self.conn)));
+        // A deleted card's comments and checklist items went first, in this job: its own sentence says it all.
+        for part in self.events.iter_mut().filter(|p| crate::activity::part_of(p, &event)) {
+            part.summary = Some(String::new());
+            self.conn.prepare_cached("update events set summary = '' where seq = ?")?.execute([part.seq])?;
+        }
         let json = |r: &Option<Record>| r.as_ref().map(serde_json::to_string).transpose();
         let (before, after) =
             (json(&event.before).map_err(anyhow::Error::from)?, json(&event.after).map_err(anyhow::Error::from)?);

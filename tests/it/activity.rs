@@ -196,6 +196,27 @@ async fn a_cards_history_shows_its_comments_and_moves_and_nothing_of_other_cards
     assert!(!history.contains("Other"), "{history}");
 }
 
+#[tokio::test]
+async fn a_deleted_card_is_one_entry_not_one_per_checklist_item() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (b, _) = alice.board("Work").await;
+    let card = id(&alice.card(b, json!({"title": "Groceries"})).await);
+    for text in ["Milk", "Eggs"] {
+        let (s, i) = alice.post_json(&format!("/api/cards/{card}/checklist"), json!({"text": text})).await;
+        assert_eq!(s, 201, "{i}");
+    }
+    let mut watching = alice.live(b, "").await;
+
+    assert_eq!(alice.delete(&format!("/api/cards/{card}")).await, 204);
+
+    let entry = watching.next_entry().await;
+    assert!(entry.html.contains("alice deleted card “Groceries” from Todo"), "{}", entry.html);
+    let all = summaries(&activity(&alice, b, "").await);
+    assert_eq!(all[0], "alice deleted card “Groceries” from Todo");
+    assert_eq!(all[1], "alice added “Eggs” to the checklist of “Groceries”", "no entry per removed item: {all:?}");
+}
+
 /// Alice's board with Bob as a member and three cards: (board, columns, [a, b, c]).
 async fn team(app: &TestApp) -> (User, User, i64, Vec<i64>, Vec<i64>) {
     let alice = app.signup("alice").await;
