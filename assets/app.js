@@ -24,3 +24,10 @@ if (badge && !board) {
     .then(({ startInbox }) => startInbox(badge))
     .catch((err) => console.error('live inbox failed to start', err));
 }
+
+// Relative times ("3 minutes ago") on the board's activity panel, the activity page and card histories.
+if (document.querySelector('ol.feed')) {
+  import(`./activity.js${version}`)
+    .then(({ startActivity }) => startActivity())
+    .catch((err) => console.error('activity times failed to start', err));
+}

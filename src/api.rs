@@ -22,6 +22,8 @@ use crate::{
     state::AppState,
 };
 
+/// A board's activity.
+mod activity;
 /// A card's checklist items.
 mod checklist;
 /// The inbox (notifications) and the admin's channel broadcast.
@@ -34,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(me))
         .route("/api/boards", get(list_boards).post(create_board))
         .route("/api/boards/{id}", get(get_board).patch(update_board).delete(delete_board))
+        .route("/api/boards/{id}/activity", get(activity::list))
+        .route("/api/boards/{id}/visit", get(activity::visit))
         .route("/api/boards/{id}/cards", post(create_card))
         .route("/api/boards/{id}/columns", post(create_column))
         .route("/api/boards/{id}/members", post(add_member))

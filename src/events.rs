@@ -149,6 +149,9 @@ pub struct Event {
     pub before: Option<Record>,
     pub after: Option<Record>,
     pub at: OffsetDateTime,
+    /// The change in words, actor first (see [`crate::activity`]); `None` for rows logged before
+    /// summaries were written, empty when the change shows nothing a person would notice.
+    pub summary: Option<String>,
 }
 
 impl Event {
@@ -165,6 +168,7 @@ impl Event {
             before,
             after,
             at: OffsetDateTime::now_utc(),
+            summary: None,
         }
     }
 

@@ -4,6 +4,8 @@
 //! transaction, publish after commit) → event bus → hub (authorization and view filter per event)
 //! → renderer (once per event and view variant) → WebSocket.
 
+/// Activity: each change in plain words, written with its event.
+pub mod activity;
 /// The JSON API under `/api`.
 pub mod api;
 /// Building the app: routes, middleware, serving and shutdown.

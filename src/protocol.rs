@@ -129,6 +129,9 @@ pub enum ServerMsg<'a> {
         record: RecordBody<'a>,
         timestamp: Option<String>,
         seq: i64,
+        /// The change in words, actor first, as the activity shows it; absent when it has none.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        summary: Option<&'a str>,
     },
     /// One change as a view subscription sees it.
     Event {
@@ -258,6 +261,7 @@ impl ServerMsg<'_> {
             },
             timestamp: e.at.format(&time::format_description::well_known::Rfc3339).ok(),
             seq: e.seq,
+            summary: e.summary.as_deref().filter(|s| !s.is_empty()),
         }
     }
 
@@ -286,6 +290,7 @@ mod tests {
                 record: RecordBody::Id { id: 1 },
                 timestamp: None,
                 seq: 1,
+                summary: None,
             },
             ServerMsg::Event { subscription: "v1", operation: ViewOp::Insert, data: None, seq: 1 },
             ServerMsg::CustomEvent { collection: None, id: None, data: &DATA },

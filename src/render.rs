@@ -15,6 +15,9 @@ use axum::extract::ws::Utf8Bytes;
 use liveboard_templates::{self as t, dom};
 use maud::Markup;
 
+/// Activity entries: the board's feed and a card's history, for pages and live frames.
+pub mod feed;
+
 pub fn card_props(c: &Card) -> t::CardProps<'_> {
     t::CardProps {
         id: c.id.0,
@@ -28,6 +31,7 @@ pub fn card_props(c: &Card) -> t::CardProps<'_> {
         version: c.version,
         checklist_done: c.checklist_done,
         checklist_total: c.checklist_total,
+        changed: false,
     }
 }
 
@@ -99,6 +103,8 @@ pub fn board_page<'a>(
         error,
         draft: None,
         undo: None,
+        activity: Vec::new(),
+        since: None,
     }
 }
 
@@ -118,11 +124,26 @@ pub struct Fragments<'a> {
     upsert: Option<Utf8Bytes>,
     remove: Option<Utf8Bytes>,
     common: Option<Option<Utf8Bytes>>,
+    /// The activity entry's streams (rendered once, part of every frame of this event), and the
+    /// frame of a view that shows nothing else of the event.
+    entry: Option<Option<String>>,
+    entry_only: Option<Utf8Bytes>,
 }
 
 impl<'a> Fragments<'a> {
     pub fn new(e: &'a Event, ctx: BoardCtx, members: &'a [BoardMember], metrics: &'a Metrics) -> Self {
-        Self { e, ctx, members, metrics, cards: e.typed::<Card>(), upsert: None, remove: None, common: None }
+        Self {
+            e,
+            ctx,
+            members,
+            metrics,
+            cards: e.typed::<Card>(),
+            upsert: None,
+            remove: None,
+            common: None,
+            entry: None,
+            entry_only: None,
+        }
     }
 
     /// A board whose done column changed shows different cards in filtered views: those resync.
@@ -133,9 +154,28 @@ impl<'a> Fragments<'a> {
         }
     }
 
-    /// The frame `view` gets for this event, if any.
+    /// The frame `view` gets for this event, if any: its change to the board, then its activity
+    /// entry (which every view gets, whether or not it shows the change).
     pub fn for_view(&mut self, view: &View) -> Option<Utf8Bytes> {
+        if self.entry.is_none() {
+            self.entry = Some(feed::entry_streams(self.e, self.members));
+        }
+        let changes = self.changes_for_view(view);
+        if changes.is_some() || self.entry.as_ref().is_some_and(Option::is_none) {
+            return changes;
+        }
+        let entry = self.entry.clone().flatten()?;
+        Some(self.entry_only.get_or_insert_with(|| bytes(maud::PreEscaped(entry), self.metrics)).clone())
+    }
+
+    /// The entry's streams to render after a change's own, or nothing.
+    fn entry_markup(&self) -> maud::PreEscaped<String> {
+        maud::PreEscaped(self.entry.clone().flatten().unwrap_or_default())
+    }
+
+    fn changes_for_view(&mut self, view: &View) -> Option<Utf8Bytes> {
         let seq = self.e.seq;
+        let entry = self.entry_markup();
         let Some((before, after)) = &self.cards else {
             if self.common.is_none() {
                 self.common = Some(self.render_common());
@@ -157,7 +197,7 @@ impl<'a> Fragments<'a> {
                                 seq,
                                 Some(t::card(&card_props(card))),
                             );
-                            bytes(m, self.metrics)
+                            bytes(maud::html! { (m) (entry) }, self.metrics)
                         })
                         .clone(),
                 )
@@ -167,7 +207,8 @@ impl<'a> Fragments<'a> {
                 Some(
                     self.remove
                         .get_or_insert_with(|| {
-                            bytes(t::stream("remove", &dom::card(id), None, None, seq, None), self.metrics)
+                            let m = t::stream("remove", &dom::card(id), None, None, seq, None);
+                            bytes(maud::html! { (m) (entry) }, self.metrics)
                         })
                         .clone(),
                 )
@@ -234,7 +275,7 @@ impl<'a> Fragments<'a> {
             // A new board has no page open yet; comments are never edited; cards are per view.
             (Some(Record::Boards(_) | Record::Comments(_) | Record::Cards(_)), _) | (None, _) => return None,
         };
-        Some(bytes(m, self.metrics))
+        Some(bytes(maud::html! { (m) (self.entry_markup()) }, self.metrics))
     }
 
     fn members_list(&self) -> Markup {

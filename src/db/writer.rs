@@ -114,13 +114,20 @@ impl<'c> WriteTx<'c> {
         before: Option<&R>,
         after: Option<&R>,
     ) -> Result<()> {
-        let event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
+        let mut event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
+        // Worded now, inside the transaction, so the names are those of this moment.
+        event.summary = Some(crate::activity::summary(&event, &Names(self.conn)));
+        // A deleted card's comments and checklist items went first, in this job: its own sentence says it all.
+        for part in self.events.iter_mut().filter(|p| crate::activity::part_of(p, &event)) {
+            part.summary = Some(String::new());
+            self.conn.prepare_cached("update events set summary = '' where seq = ?")?.execute([part.seq])?;
+        }
         let json = |r: &Option<Record>| r.as_ref().map(serde_json::to_string).transpose();
         let (before, after) =
             (json(&event.before).map_err(anyhow::Error::from)?, json(&event.after).map_err(anyhow::Error::from)?);
         let (seq,): (i64,) = self.one(
-            r#"insert into events (board_id, collection, action, record_id, actor_id, before, after, created_at)
-               values (?, ?, ?, ?, ?, ?, ?, ?) returning seq"#,
+            r#"insert into events (board_id, collection, action, record_id, actor_id, before, after, created_at, summary)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning seq"#,
             rusqlite::params![
                 event.board_id,
                 event.collection.as_str(),
@@ -130,6 +137,7 @@ impl<'c> WriteTx<'c> {
                 before,
                 after,
                 crate::db::Ts(event.at),
+                event.summary,
             ],
         )?;
         self.events.push(Event { seq, ..event });
@@ -154,6 +162,27 @@ impl<'c> WriteTx<'c> {
     /// Rolls this job back even though it succeeds: the health probe's trial write.
     pub(crate) fn discard(&mut self) {
         self.discard = true;
+    }
+}
+
+/// The names an event's sentence needs, read on the writer's connection inside the job.
+struct Names<'c>(&'c Connection);
+
+impl Names<'_> {
+    fn name(&self, sql: &str, id: i64) -> Option<String> {
+        first_row::<(String,)>(self.0, sql, [id]).ok().flatten().map(|(s,)| s)
+    }
+}
+
+impl crate::activity::Names for Names<'_> {
+    fn column(&self, id: crate::domain::ColumnId) -> Option<String> {
+        self.name("select name from columns where id = ?", id.0)
+    }
+    fn card(&self, id: crate::domain::CardId) -> Option<String> {
+        self.name("select title from cards where id = ?", id.0)
+    }
+    fn user(&self, id: UserId) -> Option<String> {
+        self.name("select username from users where id = ?", id.0)
     }
 }
 

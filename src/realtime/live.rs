@@ -84,7 +84,7 @@ async fn live(
         if let Some(since) = since {
             socket::caught_up(&state, since).await;
         }
-        let hub = state.hub.clone();
+        let (hub, user_id) = (state.hub.clone(), user.id);
         let reg = hub.register(info, Kind::Board { board, view: view.clone() }).await;
         let mut io = Io { ws, reg, hub, state: state.clone(), skip_through: 0, sent_max: 0 };
         let mut proto = BoardLive { board, view, filter: q.filter, user, signals: RateLimit::new(10.0, 20.0) };
@@ -94,7 +94,19 @@ async fn live(
             return;
         }
         socket::run(io, proto).await;
+        seen_live(&state, board, user_id).await;
     })
+}
+
+/// What a page showed live is not news at the next visit: remember it when the socket closes. An
+/// edge has no database of its own (its page loads, on the writer, remember visits there).
+async fn seen_live(state: &AppState, board: BoardId, user: UserId) {
+    if state.node.role == crate::cluster::Role::Edge {
+        return;
+    }
+    if let Err(e) = crate::repo::activity::mark_seen(&state.db, board, user, state.hub.dispatched()).await {
+        tracing::debug!(error = %e, "could not remember a live visit");
+    }
 }
 
 struct BoardLive {

@@ -51,13 +51,17 @@ pub struct EventRow {
     pub after: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Absent in rows relayed by an older build.
+    #[serde(default)]
+    pub summary: Option<String>,
 }
 
 impl EventRow {
     /// The typed event; rows of a collection or action this build does not know (a newer schema)
     /// are skipped, with a log.
     pub fn decode(self) -> Option<Arc<Event>> {
-        let EventRow { seq, board_id, collection, action, record_id, actor_id, before, after, created_at } = self;
+        let EventRow { seq, board_id, collection, action, record_id, actor_id, before, after, created_at, summary } =
+            self;
         let (Some(collection), Some(action)) = (Collection::parse(&collection), Action::parse(&action)) else {
             tracing::warn!(seq, collection, action, "event of an unknown kind skipped");
             return None;
@@ -79,6 +83,7 @@ impl EventRow {
             before: parse(before),
             after: parse(after),
             at: created_at,
+            summary,
         }))
     }
 }
@@ -86,7 +91,7 @@ impl EventRow {
 /// Rows with `after < seq <= upto`, in order, as stored.
 pub async fn load_rows(pool: &SqlitePool, after: i64, upto: i64) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as(
-        r#"select seq, board_id, collection, action, record_id, actor_id, before, after, created_at
+        r#"select seq, board_id, collection, action, record_id, actor_id, before, after, created_at, summary
            from events where seq > ? and seq <= ? order by seq"#,
     )
     .bind(after)

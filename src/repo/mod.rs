@@ -2,6 +2,7 @@
 //!
 //! handler → **repository** → event bus. Handlers never run SQL; repositories never render.
 
+pub mod activity;
 pub mod boards;
 pub mod cards;
 pub mod checklist;

@@ -56,9 +56,11 @@ pub(super) async fn board_with(
         .view(user.id, |name| snap.members.iter().find(|m| m.username.eq_ignore_ascii_case(name)).map(|m| m.user_id))?;
     let query = filter.query();
     let ctx = crate::views::BoardCtx { done_column: snap.board.done_column_id };
+    let extras = super::activity::BoardExtras::load(state, user, id, snap.seq).await?;
     let mut page = render::board_page(&snap, &view, filter, &query, state.hub.epoch(), error, ctx);
     page.draft = draft;
     page.undo = undo.map(super::notice::Notice::props);
+    extras.apply(&mut page);
     Ok(t::board_page(&state.ctx(Some(&user.username)), &page))
 }
 

@@ -60,6 +60,7 @@ pub(super) async fn render_editor(
     let snap = repo::boards::snapshot(&state.db.read, card.board_id, user.id).await?;
     let comments = repo::comments::for_card(&state.db.read, user.id, card.id).await?;
     let checklist = repo::checklist::for_card(&state.db.read, user.id, card.id).await?;
+    let history = repo::activity::for_card(&state.db.read, card.id, user.id, Default::default()).await?;
     let view = t::EditorProps {
         card: render::card_props(card),
         title: &draft.title,
@@ -78,6 +79,7 @@ pub(super) async fn render_editor(
         checklist: checklist.iter().map(render::checklist_item_props).collect(),
         checklist_draft: &draft.checklist,
         comment_draft: &draft.comment,
+        history: render::feed::entries(&history.entries),
     };
     let markup =
         if partial(headers) { t::editor(&view) } else { t::editor_page(&state.ctx(Some(&user.username)), &view) };

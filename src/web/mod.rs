@@ -28,6 +28,8 @@ use crate::{
     views::PageFilter,
 };
 
+/// A board's activity page, and the activity and "since your last visit" of the board page.
+mod activity;
 /// The board, its columns and members.
 mod boards;
 /// Cards, the editor, comments.
@@ -51,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/boards", post(boards::create_board))
         .route("/boards/{id}", get(boards::board).post(boards::rename_board))
         .route("/boards/{id}/delete", post(boards::delete_board))
+        .route("/boards/{id}/activity", get(activity::activity_page))
         .route("/boards/{id}/cards", post(cards::create_card))
         .route("/boards/{id}/columns", post(boards::create_column))
         .route("/boards/{id}/members", post(boards::add_member))

@@ -21,6 +21,8 @@ pub struct CardProps<'a> {
     /// Ticked and total checklist items (the "2/5" on the card).
     pub checklist_done: i64,
     pub checklist_total: i64,
+    /// Changed since the viewer's last visit: a mark on the page only, never in a live fragment.
+    pub changed: bool,
 }
 
 /// A column choice in a card's "move to" control.
@@ -32,8 +34,9 @@ pub struct ColumnChoice<'a> {
 /// One card, the same for every viewer (so one render serves every connection showing it).
 pub fn card(c: &CardProps) -> Markup {
     html! {
-        li.card id=(dom::card(c.id)) data-id=(c.id) data-rank=(c.rank) data-column=(c.column_id) data-version=(c.version) {
+        li.card.changed[c.changed] id=(dom::card(c.id)) data-id=(c.id) data-rank=(c.rank) data-column=(c.column_id) data-version=(c.version) {
             a.card-title href={"/cards/" (c.id)} data-edit=(c.id) { (c.title) }
+            @if c.changed { span.visually-hidden { " (changed since your last visit)" } }
             @if !c.description.is_empty() { p.card-desc { (c.description) } }
             @if !c.labels.is_empty() || c.assignee.is_some() || c.checklist_total > 0 {
                 div.card-meta {
@@ -150,6 +153,10 @@ pub struct BoardPage<'a> {
     pub draft: Option<(i64, &'a str)>,
     /// The notice after a change of the user's own, with its Undo button.
     pub undo: Option<UndoNotice<'a>>,
+    /// The latest entries of the board's activity, newest first (the panel beside the board).
+    pub activity: Vec<EntryProps<'a>>,
+    /// What changed since the viewer's last visit (none on a first visit).
+    pub since: Option<SinceProps>,
 }
 
 pub fn board_title(id: i64, name: &str) -> Markup {
@@ -173,7 +180,10 @@ pub fn board_page(ctx: &Ctx, b: &BoardPage) -> Markup {
         b.name,
         html! {
             (undo_region(b.id, b.undo.as_ref()))
+            // Outside `#board`, so a live `reset` of the board leaves them as they are.
+            @if let Some(s) = &b.since { (since_line(s)) }
             (board(b, ctx.user.unwrap_or("")))
+            (activity_panel(b.id, &b.activity))
             dialog id="editor" {}
         },
     )

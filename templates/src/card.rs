@@ -57,6 +57,8 @@ pub struct EditorProps<'a> {
     pub checklist_draft: &'a str,
     /// What was typed in the comment form, given back when it was refused.
     pub comment_draft: &'a str,
+    /// The card's history, newest first.
+    pub history: Vec<EntryProps<'a>>,
 }
 
 pub fn editor(e: &EditorProps) -> Markup {
@@ -121,6 +123,7 @@ pub fn editor(e: &EditorProps) -> Markup {
                     button type="submit" { "Comment" }
                 }
             }
+            (card_history(id, &e.history))
         }
     }
 }

@@ -30,6 +30,16 @@ pub fn card_checklist(card: i64) -> String {
 pub fn notification(id: i64) -> String {
     format!("notification-{id}")
 }
+pub fn activity_entry(seq: i64) -> String {
+    format!("activity-{seq}")
+}
+pub fn history_entry(seq: i64) -> String {
+    format!("history-{seq}")
+}
+pub fn card_history(card: i64) -> String {
+    format!("card-{card}-history")
+}
+pub const ACTIVITY: &str = "activity";
 pub const BOARD_TITLE: &str = "board-title";
 /// The undo notice's live region, and the template the board's script fills it from.
 pub const UNDO: &str = "undo-notice";

@@ -3,6 +3,8 @@
 //!
 //! This crate knows nothing of SQL, sessions or app state; it depends on maud alone.
 
+/// Activity entries, the board's panel and page, a card's history, "since your last visit".
+mod activity;
 /// The board: cards, columns, members, filters, presence.
 mod board;
 /// A card's editor and comments.
@@ -20,6 +22,7 @@ mod pages;
 /// The undo notice after a change of your own.
 mod undo;
 
+pub use activity::*;
 pub use board::*;
 pub use card::*;
 pub use checklist::*;

@@ -6,6 +6,8 @@
 /// The app on port 0, cookie-keeping HTTP clients, WebSocket clients and their helpers.
 mod support;
 
+/// Activity and history from the event log, and "since your last visit".
+mod activity;
 /// Backups taken while the server runs, restores, and the resync they cause.
 mod backup;
 /// Checklist items on cards: forms, JSON, both sockets, non-members, bad input.

@@ -211,7 +211,7 @@ async fn create_update_and_delete_arrive_as_record_events_in_the_documented_form
     for (e, action) in got.iter().zip(["create", "update", "delete"]) {
         let mut keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["action", "collection", "record", "seq", "timestamp", "type"], "{e}");
+        assert_eq!(keys, ["action", "collection", "record", "seq", "summary", "timestamp", "type"], "{e}");
         assert_eq!((e["collection"].as_str(), e["action"].as_str()), (Some("cards"), Some(action)));
         let ts = e["timestamp"].as_str().unwrap();
         time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
@@ -220,6 +220,7 @@ async fn create_update_and_delete_arrive_as_record_events_in_the_documented_form
     assert_eq!(got[0]["record"], card);
     assert_eq!(got[1]["record"], updated);
     assert_eq!(got[2]["record"]["id"], card["id"]);
+    assert_eq!(got[1]["summary"], "alice renamed card “one” to “two”");
     let s = seqs(&got);
     assert!(s[0] < s[1] && s[1] < s[2] && s[2] == app.seq(), "{s:?}");
 }

@@ -441,6 +441,10 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// Whether this action adds an activity entry (to the board's feed or a card's history).
+    pub fn is_entry(&self) -> bool {
+        self.parent.as_deref().is_some_and(|p| p == "activity" || (p.starts_with("card-") && p.ends_with("-history")))
+    }
     /// Whether this action is about card `id` (its element, not its activity or comments).
     pub fn is_card(&self, id: i64) -> bool {
         self.target == format!("card-{id}")
@@ -537,6 +541,9 @@ pub fn attr_values(html: &str, name: &str) -> Vec<String> {
 pub struct Live {
     pub ws: Ws,
     pending: std::collections::VecDeque<Stream>,
+    /// Activity entries (into the board's feed or a card's history), kept apart from the board's own
+    /// actions so a test reads them only when it asks (`next_entry`).
+    feed: std::collections::VecDeque<Stream>,
     /// JSON replies (errors) read while looking for stream actions.
     pub json: Vec<Value>,
     /// The presence bar the hub sent when it registered this socket.
@@ -548,7 +555,8 @@ impl Live {
     /// Whatever came before the bar (a replay, a reset) stays readable.
     pub async fn connect(user: &User, path: &str) -> Live {
         let ws = user.ws(path).await;
-        let mut live = Live { ws, pending: Default::default(), json: Vec::new(), bar: empty_stream() };
+        let mut live =
+            Live { ws, pending: Default::default(), feed: Default::default(), json: Vec::new(), bar: empty_stream() };
         let mut before = Vec::new();
         loop {
             let s = live.next().await;
@@ -569,8 +577,22 @@ impl Live {
         }
         let streams = parse_frame(&text);
         assert!(!streams.is_empty(), "a frame without actions: {text}");
-        self.pending.extend(streams);
+        let (feed, board): (Vec<Stream>, Vec<Stream>) = streams.into_iter().partition(Stream::is_entry);
+        self.feed.extend(feed);
+        self.pending.extend(board);
         None
+    }
+
+    /// The next activity entry pushed to this page (the board's feed or a card's history).
+    pub async fn next_entry(&mut self) -> Stream {
+        loop {
+            if let Some(s) = self.feed.pop_front() {
+                return s;
+            }
+            if let Some(v) = self.read_more().await {
+                self.json.push(v);
+            }
+        }
     }
 
     /// The next stream action (JSON replies are kept in `json`).
