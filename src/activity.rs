@@ -37,13 +37,20 @@ pub fn summary(e: &Event, names: &dyn Names) -> String {
     format!("{who} {what}")
 }
 
-/// Whether `part` (recorded earlier in the same change) is the deletion of a comment or checklist
-/// item of the card `e` deletes: the card's sentence covers it, so the activity leaves it out.
+/// Whether `part` is a comment or checklist item going or coming back with the card `e` deletes or
+/// brings back, in the same change: the card's sentence says it all, so the activity leaves it out.
+/// (A card deleted with its items and comments is one entry; so is one that an undo restores.)
 pub fn part_of(part: &Event, e: &Event) -> bool {
-    let (Some(Record::Cards(card)), None) = (&e.before, &e.after) else { return false };
-    match (&part.before, &part.after) {
-        (Some(Record::Comments(c)), None) => c.card_id == card.id,
-        (Some(Record::ChecklistItems(i)), None) => i.card_id == card.id,
+    let card = match (&e.before, &e.after, e.action) {
+        (Some(Record::Cards(c)), None, Action::Delete) | (None, Some(Record::Cards(c)), Action::Create) => c,
+        _ => return false,
+    };
+    if part.action != e.action {
+        return false;
+    }
+    match part.before.as_ref().or(part.after.as_ref()) {
+        Some(Record::Comments(c)) => c.card_id == card.id,
+        Some(Record::ChecklistItems(i)) => i.card_id == card.id,
         _ => false,
     }
 }
@@ -126,6 +133,10 @@ fn created(r: &Record, names: &dyn Names) -> String {
     match r {
         Record::Boards(b) => format!("created the board {}", quote(&b.name)),
         Record::Columns(c) => format!("added column {}", c.name),
+        // Only an undo of a deletion creates a card past its first version: it comes back.
+        Record::Cards(c) if c.version > 1 => {
+            format!("restored card {} to {}", quote(&c.title), column_name(names, c.column_id))
+        }
         Record::Cards(c) => format!("created card {} in {}", quote(&c.title), column_name(names, c.column_id)),
         Record::Members(m) => format!("added {} to the board", m.username),
         Record::Comments(c) => format!("commented on {}", card_of(names, c.card_id)),
@@ -328,6 +339,8 @@ mod tests {
     #[test]
     fn card_changes_are_told_in_plain_words_with_the_names_of_the_time() {
         assert_eq!(say(None, Some(card().into())), "bob created card “Fix login” in Todo");
+        let restored = Card { version: 3, ..card() };
+        assert_eq!(say(None, Some(restored.into())), "bob restored card “Fix login” to Todo");
         assert_eq!(cards(|c| c.column_id = ColumnId(2)), "bob moved “Fix login” from Todo to Doing");
         assert_eq!(cards(|c| c.rank = "b".into()), "bob moved “Fix login” within Todo");
         assert_eq!(cards(|c| c.title = "Fix logout".into()), "bob renamed card “Fix login” to “Fix logout”");

@@ -117,10 +117,14 @@ impl<'c> WriteTx<'c> {
         let mut event = Event::new(action, self.actor, before.cloned().map(Into::into), after.cloned().map(Into::into));
         // Worded now, inside the transaction, so the names are those of this moment.
         event.summary = Some(crate::activity::summary(&event, &Names(self.conn)));
-        // A deleted card's comments and checklist items went first, in this job: its own sentence says it all.
+        // A card deleted or brought back with its comments and checklist items is one sentence: the
+        // parts recorded before the card's event (in this job) are silenced now, those after it at once.
         for part in self.events.iter_mut().filter(|p| crate::activity::part_of(p, &event)) {
             part.summary = Some(String::new());
             self.conn.prepare_cached("update events set summary = '' where seq = ?")?.execute([part.seq])?;
+        }
+        if self.events.iter().any(|card| crate::activity::part_of(&event, card)) {
+            event.summary = Some(String::new());
         }
         let json = |r: &Option<Record>| r.as_ref().map(serde_json::to_string).transpose();
         let (before, after) =

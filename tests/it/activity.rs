@@ -197,7 +197,7 @@ async fn a_cards_history_shows_its_comments_and_moves_and_nothing_of_other_cards
 }
 
 #[tokio::test]
-async fn a_deleted_card_is_one_entry_not_one_per_checklist_item() {
+async fn a_deleted_card_is_one_entry_and_so_is_its_undo_not_one_per_item_or_comment() {
     let app = spawn_app().await;
     let alice = app.signup("alice").await;
     let (b, _) = alice.board("Work").await;
@@ -206,15 +206,33 @@ async fn a_deleted_card_is_one_entry_not_one_per_checklist_item() {
         let (s, i) = alice.post_json(&format!("/api/cards/{card}/checklist"), json!({"text": text})).await;
         assert_eq!(s, 201, "{i}");
     }
+    let (s, c) = alice.post_json(&format!("/api/cards/{card}/comments"), json!({"body": "Oat milk"})).await;
+    assert_eq!(s, 201, "{c}");
     let mut watching = alice.live(b, "").await;
 
-    assert_eq!(alice.delete(&format!("/api/cards/{card}")).await, 204);
+    let deleted = alice.http.delete(alice.url(&format!("/api/cards/{card}"))).send().await.unwrap();
+    assert_eq!(deleted.status(), 204);
+    let seq = deleted.headers()["liveboard-undo"].to_str().unwrap().to_owned();
 
     let entry = watching.next_entry().await;
     assert!(entry.html.contains("alice deleted card “Groceries” from Todo"), "{}", entry.html);
     let all = summaries(&activity(&alice, b, "").await);
     assert_eq!(all[0], "alice deleted card “Groceries” from Todo");
-    assert_eq!(all[1], "alice added “Eggs” to the checklist of “Groceries”", "no entry per removed item: {all:?}");
+    assert_eq!(all[1], "alice commented on “Groceries”", "no entry per removed item or comment: {all:?}");
+
+    let (s, undone) = alice.post_json(&format!("/api/events/{seq}/undo"), json!({})).await;
+    assert_eq!(s, 200, "{undone}");
+    // Each change comes as the panel's entry and the card history's; the undo's is the next new sentence.
+    let entry = loop {
+        let e = watching.next_entry().await;
+        if !e.html.contains("deleted card") {
+            break e;
+        }
+    };
+    assert!(entry.html.contains("alice restored card “Groceries” to Todo"), "{}", entry.html);
+    let all = summaries(&activity(&alice, b, "").await);
+    assert_eq!(all[0], "alice restored card “Groceries” to Todo");
+    assert_eq!(all[1], "alice deleted card “Groceries” from Todo", "no entry per item or comment back: {all:?}");
 }
 
 /// Alice's board with Bob as a member and three cards: (board, columns, [a, b, c]).
