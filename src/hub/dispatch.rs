@@ -79,6 +79,10 @@ impl HubTask {
                 continue;
             }
             for (k, sub) in subs {
+                let known = self.registry.get(*k).and_then(|c| c.subs.views.get(sub)).is_some_and(|v| e.seq <= v.after);
+                if known {
+                    continue;
+                }
                 if let Some(text) = json.for_view(view, sub) {
                     sends.push((*k, Frame::new(e.seq, text)));
                 }

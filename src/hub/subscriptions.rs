@@ -72,6 +72,10 @@ pub struct ViewSub {
     pub view: View,
     /// The name the client subscribed with (`active_cards`), echoed in `subscribed`.
     pub name: String,
+    /// The seq the client's cards are as of (its snapshot, or the `since` it resumed from): the hub
+    /// skips live events at or before it, which the client has already. A snapshot can be read
+    /// before the hub has routed its last events, so without this they would come twice.
+    pub after: i64,
 }
 
 /// Everything one connection is subscribed to.

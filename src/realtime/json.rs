@@ -240,12 +240,13 @@ impl JsonProtocol {
         }
         let id: Arc<str> = format!("v{}", self.next_view).into();
         self.next_view += 1;
-        let sub = ViewSub { board, view, name };
+        let sub = ViewSub { board, view, name, after: 0 };
         // A resume replays the view's transitions; when it can't, the client gets a fresh snapshot.
         // So does a resume from before the user joined the board: what came before is not theirs.
         let joined = io.state.reads.member_since(board, user.id).await.ok().flatten().unwrap_or(i64::MAX);
         if let Some((since, epoch)) = since.filter(|(since, _)| *since >= joined) {
-            let Ok(upto) = io.hub.subscribe_view(io.reg.key, id.clone(), sub.clone()).await else {
+            let resumed = ViewSub { after: since, ..sub.clone() };
+            let Ok(upto) = io.hub.subscribe_view(io.reg.key, id.clone(), resumed).await else {
                 return self.limit_reached(io).await;
             };
             if let Ok(events) = socket::replay_range(&io.state, since, epoch.as_deref(), upto, MAX_REPLAY).await {
@@ -272,8 +273,9 @@ impl JsonProtocol {
     }
 
     /// `subscribed` with the view's cards as of the snapshot's seq S, then the view events after S.
-    /// With `subscribe`, the hub subscription starts after the snapshot is read, so S ≤ its start
-    /// and the events in between are replayed from the log: no gap, no duplicate.
+    /// With `subscribe`, the hub subscription starts after the snapshot is read at a position H: the
+    /// events in (S, H] are replayed from the log, and live ones at or before S are skipped by the
+    /// hub (the snapshot may be newer than what it has routed): no gap, no duplicate.
     async fn send_initial(&mut self, id: &Arc<str>, sub: &ViewSub, subscribe: bool, io: &mut Io) -> Flow {
         let Some(user) = &self.user else { return GO };
         let Ok(snap) = io.state.reads.snapshot(sub.board, user.id).await else {
@@ -282,11 +284,10 @@ impl JsonProtocol {
             }
             return flow(io.error("FORBIDDEN", NOT_A_MEMBER).await);
         };
-        if subscribe {
-            socket::caught_up(&io.state, snap.seq).await;
-        }
         let upto = if subscribe {
-            match io.hub.subscribe_view(io.reg.key, id.clone(), sub.clone()).await {
+            // Live events up to the snapshot are in it already: the hub skips them (`ViewSub::after`).
+            let from_snapshot = ViewSub { after: snap.seq, ..sub.clone() };
+            match io.hub.subscribe_view(io.reg.key, id.clone(), from_snapshot).await {
                 Ok(upto) => upto,
                 Err(_) => return self.limit_reached(io).await,
             }

@@ -33,8 +33,15 @@ pub fn configure(ws: WebSocketUpgrade, state: &AppState) -> WebSocketUpgrade {
         .read_buffer_size(256)
         // Frames are fed in batches and flushed once (see `write_frames`); the buffer grows only when used.
         .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(max * 4)
+        .max_write_buffer_size(MAX_OUTGOING_BYTES)
 }
+
+/// What one socket's write buffer may hold: a whole frame must fit, and the largest the server sends
+/// is a view's snapshot (`subscribed` with `initial`) or a board page's `reset` of a full board,
+/// about 0.4 KiB per card of plain text (2,000 cards: under 1 MiB). A frame over the cap would end
+/// the connection, so the cap is far above any realistic board; the buffer only grows when used,
+/// and the per-socket queue (`WS_QUEUE`) bounds what waits behind it.
+const MAX_OUTGOING_BYTES: usize = 32 * 1024 * 1024;
 
 /// The handshake's Origin check: a browser on another site gets 403 and no upgrade.
 pub fn check_origin(headers: &HeaderMap, state: &AppState) -> Result<(), Error> {

@@ -358,3 +358,56 @@ async fn an_api_token_works_as_a_bearer_header_and_a_socket_query_until_revoked(
     assert_eq!(res.status(), 401);
     assert_eq!(script.try_ws(&format!("/realtime/subscribe?token={token}"), None).await.err(), Some(401));
 }
+
+// ---- a snapshot taken while writes go on ----
+
+#[tokio::test]
+async fn a_view_subscribed_during_a_burst_of_writes_never_gets_a_card_it_started_with_as_an_insert() {
+    let app = spawn_app().await;
+    let (alice, bob, board, _) = team(&app).await;
+    // Bob creates cards without a pause, so each snapshot races the hub routing them.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            // Well under the board's card limit.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 1500 {
+                bob.card(board, json!({"title": format!("burst {n}")})).await;
+                n += 1;
+            }
+        })
+    };
+    for round in 0..100 {
+        let (mut ws, hello) = realtime(&alice, "").await;
+        let sub = subscribe_view(&mut ws, json!({"view": "active_cards", "board_id": board})).await;
+        assert_eq!(sub["type"], "subscribed", "{sub}");
+        let initial: std::collections::HashSet<i64> = sub["initial"].as_array().unwrap().iter().map(id).collect();
+        let after = app.hub_barrier(&mut ws, &conn_id(&hello)).await;
+        for v in after.iter().filter(|v| v["type"] == "event" && v["operation"] == "insert") {
+            assert!(
+                !initial.contains(&id(&v["data"])),
+                "round {round}: card {} was in the snapshot and came again: {v}",
+                id(&v["data"])
+            );
+        }
+        ws.close(None).await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_snapshot_of_a_board_with_a_thousand_cards_arrives_whole() {
+    let app = spawn_app().await;
+    let (alice, _bob, board, _) = team(&app).await;
+    // About 400 KiB of JSON in one `subscribed` message: more than a socket's write buffer used to hold.
+    let description = "A paragraph of notes about this card, long enough to look like real work. ".repeat(3);
+    for n in 0..1000 {
+        alice.card(board, json!({"title": format!("Card {n}"), "description": description})).await;
+    }
+    let (mut ws, _) = realtime(&alice, "").await;
+    let sub = subscribe_view(&mut ws, json!({"view": "active_cards", "board_id": board})).await;
+    assert_eq!(sub["type"], "subscribed", "{sub}");
+    assert_eq!(sub["initial"].as_array().map(Vec::len), Some(1000));
+}
