@@ -3,6 +3,7 @@
 //! browser form → **handler** → repository → redirect or page.
 
 use super::*;
+use crate::events::Collection;
 
 #[derive(Deserialize)]
 pub(super) struct NameForm {
@@ -48,7 +49,7 @@ pub(super) async fn board_with(
     id: BoardId,
     filter: &PageFilter,
     error: Option<&str>,
-    draft: Option<(i64, &str)>,
+    draft: Option<t::Draft<'_>>,
     undo: Option<&super::notice::Notice>,
 ) -> PageResult<Markup> {
     let snap = repo::boards::snapshot(&state.db.read, id, user.id).await?;
@@ -76,16 +77,17 @@ pub(super) async fn rename_board(
             repo::boards::rename(&state.db, user.id, id, &name).await?;
             Ok(to_board(id))
         }
-        Err(e) => form_error(&state, &user, id, e, None).await,
+        Err(e) => form_error(&state, &user, id, e, Some(t::Draft::BoardName(&f.name))).await,
     }
 }
 
+/// The board page again after a refused form, with the error and the user's text in its form.
 pub(super) async fn form_error(
     state: &AppState,
     user: &User,
     id: BoardId,
     e: Error,
-    draft: Option<(i64, &str)>,
+    draft: Option<t::Draft<'_>>,
 ) -> PageResult {
     if !matches!(e, Error::Validation { .. } | Error::Conflict(_)) {
         return Err(e.into());
@@ -115,7 +117,7 @@ pub(super) async fn create_column(
             repo::boards::create_column(&state.db, user.id, id, &name).await?;
             Ok(to_board(id))
         }
-        Err(e) => form_error(&state, &user, id, e, None).await,
+        Err(e) => form_error(&state, &user, id, e, Some(t::Draft::NewColumn(&f.name))).await,
     }
 }
 
@@ -125,9 +127,18 @@ pub(super) async fn rename_column(
     Path(id): Path<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
-    let name = ColumnName::parse(&f.name)?;
-    let c = repo::boards::update_column(&state.db, user.id, ColumnId(id), Some(&name), None).await?;
-    Ok(to_board(c.board_id))
+    match ColumnName::parse(&f.name) {
+        Ok(name) => {
+            let c = repo::boards::update_column(&state.db, user.id, ColumnId(id), Some(&name), None).await?;
+            Ok(to_board(c.board_id))
+        }
+        Err(e) => {
+            // The board page of a column the user may not see answers 404, as the rename would.
+            let board =
+                repo::boards::board_of(&state.db.read, Collection::Columns, id).await?.ok_or(Error::NotFound)?;
+            form_error(&state, &user, board, e, Some(t::Draft::ColumnName { column: id, name: &f.name })).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -171,7 +182,7 @@ pub(super) async fn add_member(
     let id = BoardId(id);
     match repo::boards::add_member(&state.db, user.id, id, &f.username).await {
         Ok(_) => Ok(to_board(id)),
-        Err(e) => form_error(&state, &user, id, e, None).await,
+        Err(e) => form_error(&state, &user, id, e, Some(t::Draft::Member(&f.username))).await,
     }
 }
 

@@ -31,7 +31,10 @@ pub(super) async fn create_card(
     };
     match created.await {
         Ok(_) => Ok(to_board(id)),
-        Err(e) => form_error(&state, &user, id, e, Some((f.column_id.unwrap_or(0), &f.title))).await,
+        Err(e) => {
+            form_error(&state, &user, id, e, Some(t::Draft::Card { column: f.column_id.unwrap_or(0), title: &f.title }))
+                .await
+        }
     }
 }
 

@@ -1,0 +1,70 @@
+//! The board page's forms when they refuse input: the text comes back in its form, nothing is written.
+
+use crate::support::*;
+
+/// Posts a form, expecting a 400 board page; returns the page.
+async fn refused(user: &User, path: &str, fields: &[(&str, &str)]) -> String {
+    let res = user.form(path, fields).await;
+    let status = res.status().as_u16();
+    let page = res.text().await.unwrap();
+    assert_eq!(status, 400, "{path}: {page}");
+    assert!(page.contains("id=\"board\""), "{path}: the board page again, not a bare error page");
+    page
+}
+
+#[tokio::test]
+async fn a_refused_board_column_or_member_form_shows_the_board_again_with_the_typed_text_in_its_field() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, cols) = alice.board("Plans").await;
+    let seq = app.seq();
+    let long = "y".repeat(101);
+
+    let page = refused(&alice, &format!("/boards/{board}"), &[("name", &long)]).await;
+    assert!(page.contains("too long"), "a clear error: {page}");
+    assert!(page.contains(&format!("value=\"{long}\" required maxlength=\"100\" aria-label=\"Board name\"")), "{page}");
+
+    let page = refused(&alice, &format!("/columns/{}", cols[0]), &[("name", &long)]).await;
+    assert!(page.contains("too long"), "a clear error: {page}");
+    assert!(
+        page.contains(&format!("value=\"{long}\" required maxlength=\"100\" aria-label=\"Column name\"")),
+        "{page}"
+    );
+    assert_eq!(page.matches(&long).count(), 1, "only in the column it was typed for");
+
+    let page = refused(&alice, &format!("/boards/{board}/columns"), &[("name", &long)]).await;
+    assert!(page.contains(&format!("value=\"{long}\" aria-label=\"New column name\"")), "{page}");
+
+    let page = refused(&alice, &format!("/boards/{board}/members"), &[("username", "nobody-here")]).await;
+    assert!(page.contains("No user called"), "a clear error: {page}");
+    assert!(page.contains("value=\"nobody-here\" aria-label=\"Username to add\""), "{page}");
+
+    assert_eq!(app.seq(), seq, "nothing was written");
+    let (_, snap) = alice.get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(snap["board"]["name"], "Plans");
+    assert_eq!(snap["columns"].as_array().unwrap().len(), cols.len());
+}
+
+#[tokio::test]
+async fn an_empty_column_name_is_refused_on_the_board_page_and_the_column_keeps_its_name() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, cols) = alice.board("Plans").await;
+    let (_, before) = alice.get_json(&format!("/api/boards/{board}")).await;
+
+    let page = refused(&alice, &format!("/columns/{}", cols[1]), &[("name", "   ")]).await;
+    assert!(page.contains("role=\"alert\""), "the error is on the page: {page}");
+    let (_, after) = alice.get_json(&format!("/api/boards/{board}")).await;
+    assert_eq!(after["columns"], before["columns"]);
+}
+
+#[tokio::test]
+async fn a_refused_rename_of_a_column_on_a_board_i_cannot_see_is_404() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let mallory = app.signup("mallory").await;
+    let (_, cols) = alice.board("Private").await;
+    let res = mallory.form(&format!("/columns/{}", cols[0]), &[("name", "")]).await;
+    assert_eq!(res.status(), 404);
+    assert!(!res.text().await.unwrap().contains("Private"));
+}
