@@ -34,8 +34,8 @@ pub(super) async fn board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: tower_sessions::Session,
-    Path(id): Path<i64>,
-    Query(filter): Query<PageFilter>,
+    PagePath(id): PagePath<i64>,
+    PageQuery(filter): PageQuery<PageFilter>,
 ) -> PageResult<Markup> {
     let notice = super::notice::take(&session).await;
     board_with(&state, &user, BoardId(id), &filter, None, None, notice.as_ref()).await
@@ -68,7 +68,7 @@ pub(super) async fn board_with(
 pub(super) async fn rename_board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     let id = BoardId(id);
@@ -99,7 +99,7 @@ pub(super) async fn form_error(
 pub(super) async fn delete_board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> PageResult {
     repo::boards::delete(&state.db, user.id, BoardId(id)).await?;
     Ok(Redirect::to("/").into_response())
@@ -108,7 +108,7 @@ pub(super) async fn delete_board(
 pub(super) async fn create_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     let id = BoardId(id);
@@ -124,7 +124,7 @@ pub(super) async fn create_column(
 pub(super) async fn rename_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     match ColumnName::parse(&f.name) {
@@ -150,7 +150,7 @@ pub(super) struct DirectionForm {
 pub(super) async fn move_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<DirectionForm>,
 ) -> PageResult {
     let place = if f.direction == "left" { Place::Earlier } else { Place::Later };
@@ -161,7 +161,7 @@ pub(super) async fn move_column(
 pub(super) async fn delete_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> PageResult {
     let column = repo::boards::delete_column(&state.db, user.id, ColumnId(id)).await?;
     Ok(to_board(column.board_id))
@@ -176,7 +176,7 @@ pub(super) struct MemberForm {
 pub(super) async fn add_member(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<MemberForm>,
 ) -> PageResult {
     let id = BoardId(id);
@@ -189,7 +189,7 @@ pub(super) async fn add_member(
 pub(super) async fn remove_member(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path((id, username)): Path<(i64, String)>,
+    PagePath((id, username)): PagePath<(i64, String)>,
 ) -> PageResult {
     let id = BoardId(id);
     match repo::boards::remove_member(&state.db, user.id, id, &username).await {

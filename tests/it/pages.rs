@@ -1,6 +1,8 @@
-//! The board page's forms when they refuse input: the text comes back in its form, nothing is written.
+//! The board page's forms when they refuse input (the text comes back in its form, nothing is
+//! written), and page routes given a path value that does not parse (the HTML error page).
 
 use crate::support::*;
+use serde_json::json;
 
 /// Posts a form, expecting a 400 board page; returns the page.
 async fn refused(user: &User, path: &str, fields: &[(&str, &str)]) -> String {
@@ -67,4 +69,49 @@ async fn a_refused_rename_of_a_column_on_a_board_i_cannot_see_is_404() {
     let res = mallory.form(&format!("/columns/{}", cols[0]), &[("name", "")]).await;
     assert_eq!(res.status(), 404);
     assert!(!res.text().await.unwrap().contains("Private"));
+}
+
+#[tokio::test]
+async fn a_page_route_with_a_path_value_that_is_not_a_number_answers_the_html_error_page() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice").await;
+    let (board, _) = alice.board("Plans").await;
+    let card = alice.card(board, json!({"title": "t"})).await["id"].as_i64().unwrap();
+    let seq = app.seq();
+
+    let gets = ["/boards/abc", "/cards/abc", "/cards/abc/edit", "/boards/abc/activity"];
+    let posts = [
+        "/boards/abc",
+        "/boards/abc/columns",
+        "/cards/abc/move",
+        "/columns/abc",
+        "/checklist/abc",
+        "/notifications/abc/read",
+        "/settings/tokens/abc/delete",
+        "/boards/abc/members/bob/delete",
+    ];
+    let mut answers = Vec::new();
+    for path in gets {
+        answers.push((format!("GET {path}"), alice.get(path).await));
+    }
+    for path in posts {
+        answers.push((format!("POST {path}"), alice.form(path, &[("name", "x")]).await));
+    }
+    for (case, res) in answers {
+        assert_eq!(res.status(), 400, "{case}");
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("text/html"), "{case}: {content_type}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains("Error 400"), "{case}: the app's error page: {page}");
+        assert!(page.contains("Back to your boards"), "{case}: {page}");
+    }
+    let res = alice.get("/notifications?before=soon").await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("Error 400"), "a bad query value too");
+
+    // JSON routes keep answering JSON.
+    let (s, err) = alice.get_json("/api/cards/abc").await;
+    assert_eq!((s, err["error"]["code"].as_str()), (400, Some("BAD_REQUEST")), "{err}");
+    assert_eq!(alice.get(&format!("/cards/{card}")).await.status(), 200, "a good value still works");
+    assert_eq!(app.seq(), seq, "nothing was written");
 }
