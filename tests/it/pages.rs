@@ -25,6 +25,7 @@ async fn a_refused_board_column_or_member_form_shows_the_board_again_with_the_ty
     let page = refused(&alice, &format!("/boards/{board}"), &[("name", &long)]).await;
     assert!(page.contains("too long"), "a clear error: {page}");
     assert!(page.contains(&format!("value=\"{long}\" required maxlength=\"100\" aria-label=\"Board name\"")), "{page}");
+    assert!(page.contains("<details open><summary>Rename"), "the rename form is open: {page}");
 
     let page = refused(&alice, &format!("/columns/{}", cols[0]), &[("name", &long)]).await;
     assert!(page.contains("too long"), "a clear error: {page}");
@@ -33,6 +34,7 @@ async fn a_refused_board_column_or_member_form_shows_the_board_again_with_the_ty
         "{page}"
     );
     assert_eq!(page.matches(&long).count(), 1, "only in the column it was typed for");
+    assert_eq!(page.matches("<details class=\"column-tools\" open>").count(), 1, "its tools are open: {page}");
 
     let page = refused(&alice, &format!("/boards/{board}/columns"), &[("name", &long)]).await;
     assert!(page.contains(&format!("value=\"{long}\" aria-label=\"New column name\"")), "{page}");
