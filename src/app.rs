@@ -313,11 +313,16 @@ fn spawn_rights_check(state: AppState) {
             if connected.is_empty() {
                 continue;
             }
-            let ids: Vec<crate::domain::UserId> = connected.iter().map(|(id, _)| *id).collect();
+            let mut ids: Vec<crate::domain::UserId> = connected.iter().map(|(id, ..)| *id).collect();
+            ids.dedup();
             match state.reads.rights(&ids).await {
                 Ok(now) => {
-                    for (id, was_admin) in connected {
-                        if now.get(&id) != Some(&was_admin) {
+                    for (id, was_admin, generation) in connected {
+                        // Demoted, deleted, or (for a session's socket) a password reset since it connected.
+                        let still = now.get(&id).is_some_and(|r| {
+                            r.is_admin == was_admin && generation.is_none_or(|g| g == r.session_generation)
+                        });
+                        if !still {
                             state.hub.close_user(id);
                         }
                     }

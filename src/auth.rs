@@ -24,6 +24,8 @@ use crate::{
 /// The session holds the user's id only: rights and existence are read from the database on every
 /// request, so a demotion or a deletion takes effect at once.
 const USER_KEY: &str = "user_id";
+/// The user's session generation at sign-in: a password reset moves the user's on, ending the session.
+const GENERATION_KEY: &str = "session_generation";
 
 /// Creates a user (the CLI, the demo seed, tests): trusted callers, one at a time, so no gate.
 pub async fn create_user(db: &crate::db::Db, username: &str, password: &str, is_admin: bool) -> Result<User> {
@@ -34,18 +36,22 @@ pub async fn create_user(db: &crate::db::Db, username: &str, password: &str, is_
     repo::users::create(db, &username, &hash, is_admin).await
 }
 
-/// The user a session is signed in as, read fresh. A session whose user has been deleted is ended
-/// (and the sockets opened with it closed), so it reads as signed out rather than failing later.
-async fn session_user(session: &Session, state: &AppState) -> Result<Option<User>> {
+/// The user a session is signed in as, read fresh, with the session generation. A session whose
+/// user has been deleted, or whose password was reset since sign-in (from the CLI, in another
+/// process: the generation moved on), is ended (and the sockets opened with it closed), so it
+/// reads as signed out rather than failing later.
+async fn session_user(session: &Session, state: &AppState) -> Result<Option<(User, i64)>> {
     let Ok(Some(id)) = session.get::<UserId>(USER_KEY).await else { return Ok(None) };
+    // A session signed in before generations were kept holds none: 0, the column's default.
+    let signed_in_at = session.get::<i64>(GENERATION_KEY).await.ok().flatten().unwrap_or(0);
     match repo::users::get(&state.db, id)? {
-        Some(user) => Ok(Some(user)),
-        None => {
+        Some((user, generation)) if generation == signed_in_at => Ok(Some((user, generation))),
+        _ => {
             if let Some(sid) = session.id() {
                 state.hub.close_session(sid.to_string());
             }
             if let Err(e) = session.flush().await {
-                tracing::warn!(error = %e, "could not end the session of a deleted user");
+                tracing::warn!(error = %e, "could not end the session of a deleted user or an old password");
             }
             Ok(None)
         }
@@ -104,7 +110,7 @@ impl FromRequestParts<AppState> for SessionUser {
         }
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
         match session_user(&session, state).await {
-            Ok(Some(user)) => Ok(Self(user)),
+            Ok(Some((user, _))) => Ok(Self(user)),
             Ok(None) => Err(Redirect::to("/login").into_response()),
             Err(e) => Err(PageError(e).into_response()),
         }
@@ -194,7 +200,8 @@ async fn signup(
         repo::users::create(&state.db, &username, &hash, false).await
     };
     match created.await {
-        Ok(user) => match sign_in(&session, user).await {
+        // A new account's session generation is 0 (the column's default).
+        Ok(user) => match sign_in(&session, user, 0).await {
             Ok(()) => Redirect::to("/").into_response(),
             Err(e) => PageError(e).into_response(),
         },
@@ -217,13 +224,13 @@ async fn login(
         state.login_throttle.check_account(addr, &account)?;
         state.login_throttle.attempt(addr, state.config.login_attempts_per_minute)?;
         let found = repo::users::find_with_hash(&state.db.read, &account).await?;
-        let (user, hash) = found.map_or((None, None), |(u, h)| (Some(u), Some(h)));
+        let (user, hash) = found.map_or((None, None), |(u, h, generation)| (Some((u, generation)), Some(h)));
         let ok = state.passwords.verify(f.password.clone(), hash).await?;
         state.login_throttle.record(addr, &account, ok);
         Ok::<_, Error>(user.filter(|_| ok))
     };
     match checked.await {
-        Ok(Some(user)) => match sign_in(&session, user).await {
+        Ok(Some((user, generation))) => match sign_in(&session, user, generation).await {
             Ok(()) => Redirect::to("/").into_response(),
             Err(e) => PageError(e).into_response(),
         },
@@ -239,10 +246,12 @@ async fn login(
     }
 }
 
-/// Cycles the session id (no fixation) and stores the user's id.
-async fn sign_in(session: &Session, user: User) -> Result<()> {
+/// Cycles the session id (no fixation) and stores the user's id and session generation (the one
+/// read with the password hash that was checked).
+async fn sign_in(session: &Session, user: User, generation: i64) -> Result<()> {
     session.cycle_id().await.map_err(|e| anyhow::anyhow!("session: {e}"))?;
     session.insert(USER_KEY, user.id).await.map_err(|e| anyhow::anyhow!("session: {e}"))?;
+    session.insert(GENERATION_KEY, generation).await.map_err(|e| anyhow::anyhow!("session: {e}"))?;
     Ok(())
 }
 
@@ -265,6 +274,8 @@ pub struct Caller {
     pub user: Option<User>,
     pub session: Option<String>,
     pub token: Option<i64>,
+    /// The session's generation (none for a token): sockets opened with it close when it moves on.
+    pub session_generation: Option<i64>,
 }
 
 impl Caller {
@@ -273,17 +284,27 @@ impl Caller {
         // An edge keeps no sessions or tokens: the writer says who this is.
         if let Some(writer) = state.reads.remote() {
             let w = writer.caller(parts).await?;
-            return Ok(Self { user: w.user, session: w.session, token: w.token });
+            return Ok(Self {
+                user: w.user,
+                session: w.session,
+                token: w.token,
+                session_generation: w.session_generation,
+            });
         }
         if let Some(token) = crate::tokens::from_request(parts) {
             let (user, id) = crate::tokens::authenticate(&state.db.read, &token).await?.ok_or(Error::Unauthorized)?;
-            return Ok(Self { user: Some(user), session: None, token: Some(id) });
+            return Ok(Self { user: Some(user), session: None, token: Some(id), session_generation: None });
         }
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, why)| anyhow::anyhow!("no session layer: {why}"))?;
-        let user = session_user(&session, state).await?;
-        Ok(Self { session: session.id().filter(|_| user.is_some()).map(|id| id.to_string()), user, token: None })
+        let signed_in = session_user(&session, state).await?;
+        Ok(Self {
+            session: session.id().filter(|_| signed_in.is_some()).map(|id| id.to_string()),
+            session_generation: signed_in.as_ref().map(|(_, generation)| *generation),
+            user: signed_in.map(|(user, _)| user),
+            token: None,
+        })
     }
 }
 

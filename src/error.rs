@@ -271,3 +271,15 @@ pub struct Path<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(Error))]
 pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` for pages: a value that does not parse (`/boards/abc`) answers the HTML
+/// error page (400), as every other page error does.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(PageError))]
+pub struct PagePath<T>(pub T);
+
+/// `axum::extract::Query` for pages: a value that does not parse (`?before=abc`) answers the HTML
+/// error page (400).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(PageError))]
+pub struct PageQuery<T>(pub T);

@@ -39,7 +39,7 @@ enum Command {
     DemoteUser { username: String },
     /// Delete a user who owns no board; their sessions end on their next request.
     DeleteUser { username: String },
-    /// Set a new password for a user.
+    /// Set a new password for a user; the sessions signed in before end, their open sockets within seconds.
     ResetPassword {
         username: String,
         /// The new password; defaults to $LIVEBOARD_PASSWORD so it stays out of shell history.

@@ -244,12 +244,12 @@ impl<'a> Fragments<'a> {
                 } else {
                     maud::html! {
                         (place)
-                        (t::stream("replace", &dom::column_head(c.id.0), None, None, seq, Some(t::column_head(&cv, 0))))
+                        (t::stream("replace", &dom::column_head(c.id.0), None, None, seq, Some(t::column_head(&cv, 0, None))))
                     }
                 }
             }
             (Some(Record::Boards(b)), Action::Update) => {
-                t::stream("replace", dom::BOARD_TITLE, None, None, seq, Some(t::board_title(b.id.0, &b.name)))
+                t::stream("replace", dom::BOARD_TITLE, None, None, seq, Some(t::board_title(b.id.0, &b.name, None)))
             }
             (Some(Record::Members(_)), _) => self.members_list(),
             (Some(Record::Comments(c)), Action::Create) => {
@@ -287,7 +287,7 @@ impl<'a> Fragments<'a> {
             .filter(|m| Some(m.id.0) != gone)
             .map(|m| t::MemberProps { username: &m.username, is_owner: m.role == Role::Owner })
             .collect();
-        t::stream("replace", dom::MEMBERS, None, None, self.e.seq, Some(t::members(self.e.board_id.0, &list)))
+        t::stream("replace", dom::MEMBERS, None, None, self.e.seq, Some(t::members(self.e.board_id.0, &list, None)))
     }
 }
 

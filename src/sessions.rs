@@ -5,8 +5,9 @@
 //!
 //! Every change is written through to SQLite before the cache, so a restart loses nothing and
 //! the cache never holds a session the database does not. A session ended elsewhere (a user
-//! deleted from the command line) still ends at once: its user is read fresh on every request
-//! (`auth::session_user`), and a missing user flushes the session from both.
+//! deleted or given a new password from the command line) still ends at once: its user is read
+//! fresh on every request (`auth::session_user`), and a missing user or a session generation the
+//! user has moved past flushes the session from both.
 
 use std::{
     collections::HashMap,

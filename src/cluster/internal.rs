@@ -53,7 +53,13 @@ async fn caller(State(state): State<AppState>, req: Request) -> Response {
         parts.uri = uri;
     }
     match Caller::from_request_parts(&mut parts, &state).await {
-        Ok(c) => Json(CallerWire { user: c.user, session: c.session, token: c.token }).into_response(),
+        Ok(c) => Json(CallerWire {
+            user: c.user,
+            session: c.session,
+            token: c.token,
+            session_generation: c.session_generation,
+        })
+        .into_response(),
         // 401 for an unknown or revoked token: the edge refuses the same way.
         Err(res) => res,
     }

@@ -155,11 +155,11 @@ impl Reads {
     }
 
     /// Whether each user exists, and is an admin.
-    pub async fn rights(&self, ids: &[UserId]) -> Result<HashMap<UserId, bool>> {
+    pub async fn rights(&self, ids: &[UserId]) -> Result<HashMap<UserId, repo::users::Rights>> {
         match self {
             Self::Local(p) => repo::users::rights(p, ids).await,
             Self::Remote(w) => {
-                let pairs: Vec<(UserId, bool)> = w.ask(&ReadReq::Rights { ids: ids.to_vec() }).await?;
+                let pairs: Vec<(UserId, repo::users::Rights)> = w.ask(&ReadReq::Rights { ids: ids.to_vec() }).await?;
                 Ok(pairs.into_iter().collect())
             }
         }
@@ -204,6 +204,9 @@ pub struct CallerWire {
     pub user: Option<User>,
     pub session: Option<String>,
     pub token: Option<i64>,
+    /// See [`crate::auth::Caller::session_generation`].
+    #[serde(default)]
+    pub session_generation: Option<i64>,
 }
 
 /// The header the writer's internal endpoints want the cluster secret in.

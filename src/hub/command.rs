@@ -98,7 +98,7 @@ pub(super) enum Cmd {
     /// A message on an app channel.
     Channel(ChannelMsg),
     Users {
-        reply: oneshot::Sender<Vec<(UserId, bool)>>,
+        reply: oneshot::Sender<Vec<(UserId, bool, Option<i64>)>>,
     },
     List {
         reply: oneshot::Sender<Vec<ConnectionListing>>,

@@ -81,6 +81,8 @@ pub struct ConnInfo {
     pub user: Option<User>,
     pub session: Option<String>,
     pub token: Option<i64>,
+    /// The session's generation at connect (none for a token): see [`crate::auth::Caller`].
+    pub session_generation: Option<i64>,
     pub connected_at: OffsetDateTime,
 }
 
@@ -377,8 +379,9 @@ impl Hub {
         self.ask(|reply| Cmd::List { reply }).await
     }
 
-    /// Every signed-in user with an open connection, with whether they connected as an admin.
-    pub async fn connected_users(&self) -> Vec<(UserId, bool)> {
+    /// Every signed-in user with an open connection, with whether they connected as an admin and
+    /// the session generation they connected with (once per distinct pair).
+    pub async fn connected_users(&self) -> Vec<(UserId, bool, Option<i64>)> {
         self.ask(|reply| Cmd::Users { reply }).await
     }
 

@@ -251,12 +251,12 @@ impl HubTask {
                 let _ = reply.send(list);
             }
             Cmd::Users { reply } => {
-                let mut users: Vec<(UserId, bool)> = self
+                let mut users: Vec<(UserId, bool, Option<i64>)> = self
                     .registry
                     .conns()
-                    .filter_map(|(_, c)| c.info.user.as_ref().map(|u| (u.id, u.is_admin)))
+                    .filter_map(|(_, c)| c.info.user.as_ref().map(|u| (u.id, u.is_admin, c.info.session_generation)))
                     .collect();
-                users.sort_unstable_by_key(|(id, _)| *id);
+                users.sort_unstable();
                 users.dedup();
                 let _ = reply.send(users);
             }

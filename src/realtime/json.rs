@@ -75,6 +75,7 @@ async fn subscribe(
             user: auth.user.clone(),
             session: auth.session,
             token: auth.token,
+            session_generation: auth.session_generation,
             connected_at: time::OffsetDateTime::now_utc(),
         };
         if let Some(since) = q.since {

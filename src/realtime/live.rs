@@ -79,6 +79,7 @@ async fn live(
             user: Some(user.clone()),
             session: auth.session,
             token: auth.token,
+            session_generation: auth.session_generation,
             connected_at: time::OffsetDateTime::now_utc(),
         };
         if let Some(since) = since {

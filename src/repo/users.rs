@@ -5,7 +5,7 @@ use sqlx::SqlitePool;
 
 use super::rows;
 use crate::{
-    db::{Db, Ts},
+    db::{Db, FromRow, Ts},
     domain::{Card, Comment, Member, User, UserId, Username, account_key},
     error::{Error, Result},
     events::Action,
@@ -39,12 +39,14 @@ pub async fn set_admin(db: &Db, username: &str, is_admin: bool) -> Result<UserId
     .await
 }
 
-/// Replaces a user's password hash; returns their id. Used by the CLI.
+/// Replaces a user's password hash and ends their sessions (their generation moves on); returns
+/// their id. Used by the CLI.
 pub async fn set_password(db: &Db, username: &str, password_hash: &str) -> Result<UserId> {
     let (account, hash) = (account_key(username), password_hash.to_owned());
     db.write(None, move |w| {
         let (id,): (UserId,) = w.one(
-            "update users set password_hash = ? where username = ? returning id",
+            r#"update users set password_hash = ?, session_generation = session_generation + 1
+               where username = ? returning id"#,
             rusqlite::params![hash, account],
         )?;
         Ok(id)
@@ -52,16 +54,28 @@ pub async fn set_password(db: &Db, username: &str, password_hash: &str) -> Resul
     .await
 }
 
-/// Whether each of `ids` still exists, and is an admin: open sockets are checked against this,
-/// so a user demoted or deleted (by the CLI, from another process) loses their sockets.
-pub async fn rights(pool: &SqlitePool, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, bool>> {
+/// What an open socket is checked against: whether its user is an admin, and their session generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rights {
+    pub is_admin: bool,
+    /// Moves on when the password is reset: sessions (and sockets) of an older one are over.
+    pub session_generation: i64,
+}
+
+/// The rights of each of `ids` that still exists: open sockets are checked against this, so a user
+/// demoted, deleted or given a new password (by the CLI, from another process) loses their sockets.
+pub async fn rights(pool: &SqlitePool, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, Rights>> {
     let ids = serde_json::to_string(&ids).map_err(anyhow::Error::from)?;
-    let rows: Vec<(UserId, bool)> =
-        sqlx::query_as("select id, is_admin from users where id in (select value from json_each(?))")
-            .bind(ids)
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().collect())
+    let rows: Vec<(UserId, bool, i64)> = sqlx::query_as(
+        "select id, is_admin, session_generation from users where id in (select value from json_each(?))",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, is_admin, session_generation)| (id, Rights { is_admin, session_generation }))
+        .collect())
 }
 
 /// Deletes a user who owns no board; returns their id. Each membership ends the way a removal does
@@ -104,20 +118,34 @@ pub async fn delete(db: &Db, username: &str) -> Result<UserId> {
     .await
 }
 
-/// The user and their password hash, for login; `account` is [`crate::domain::account_key`]'s.
-pub async fn find_with_hash(pool: &SqlitePool, account: &str) -> Result<Option<(User, String)>> {
-    let row: Option<(i64, String, bool, String)> =
-        sqlx::query_as("select id, username, is_admin, password_hash from users where username = ?")
-            .bind(account)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(id, username, is_admin, hash)| (User { id: UserId(id), username, is_admin }, hash)))
+/// The user, their password hash and session generation (read together, so a session signed in
+/// with a password the CLI just replaced is of the old generation), for login; `account` is
+/// [`crate::domain::account_key`]'s.
+pub async fn find_with_hash(pool: &SqlitePool, account: &str) -> Result<Option<(User, String, i64)>> {
+    let row: Option<(i64, String, bool, String, i64)> = sqlx::query_as(
+        "select id, username, is_admin, password_hash, session_generation from users where username = ?",
+    )
+    .bind(account)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, username, is_admin, hash, generation)| {
+        (User { id: UserId(id), username, is_admin }, hash, generation)
+    }))
 }
 
-/// A user by id, read on the calling thread: every signed-in request asks (see [`crate::db::point`]).
-pub fn get(db: &Db, id: UserId) -> Result<Option<User>> {
-    db.point
-        .read(|conn| crate::db::writer::first_row(conn, "select id, username, is_admin from users where id = ?", [id]))
+/// A user by id with their session generation, read on the calling thread: every signed-in request
+/// asks (see [`crate::db::point`]).
+pub fn get(db: &Db, id: UserId) -> Result<Option<(User, i64)>> {
+    /// A user row with its session generation.
+    struct Signed(User, i64);
+    impl FromRow for Signed {
+        fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            Ok(Self(User::from_row(r)?, r.get("session_generation")?))
+        }
+    }
+    let sql = "select id, username, is_admin, session_generation from users where id = ?";
+    let row: Option<Signed> = db.point.read(|conn| crate::db::writer::first_row(conn, sql, [id]))?;
+    Ok(row.map(|Signed(user, generation)| (user, generation)))
 }
 
 /// Whether any user exists (demo data goes only into an empty database).

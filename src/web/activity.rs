@@ -12,9 +12,9 @@ const PANEL: i64 = 20;
 pub(super) async fn activity_page(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     // Not numbers: a 400 page naming the value.
-    crate::error::Query(range): crate::error::Query<Range>,
+    PageQuery(range): PageQuery<Range>,
 ) -> PageResult<Markup> {
     let board = BoardId(id);
     let page = feed::for_board(&state.db.read, board, user.id, range).await?;

@@ -3,6 +3,7 @@
 //! browser form → **handler** → repository → redirect or page.
 
 use super::*;
+use crate::events::Collection;
 
 #[derive(Deserialize)]
 pub(super) struct NameForm {
@@ -33,8 +34,8 @@ pub(super) async fn board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: tower_sessions::Session,
-    Path(id): Path<i64>,
-    Query(filter): Query<PageFilter>,
+    PagePath(id): PagePath<i64>,
+    PageQuery(filter): PageQuery<PageFilter>,
 ) -> PageResult<Markup> {
     let notice = super::notice::take(&session).await;
     board_with(&state, &user, BoardId(id), &filter, None, None, notice.as_ref()).await
@@ -48,7 +49,7 @@ pub(super) async fn board_with(
     id: BoardId,
     filter: &PageFilter,
     error: Option<&str>,
-    draft: Option<(i64, &str)>,
+    draft: Option<t::Draft<'_>>,
     undo: Option<&super::notice::Notice>,
 ) -> PageResult<Markup> {
     let snap = repo::boards::snapshot(&state.db.read, id, user.id).await?;
@@ -67,7 +68,7 @@ pub(super) async fn board_with(
 pub(super) async fn rename_board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     let id = BoardId(id);
@@ -76,16 +77,17 @@ pub(super) async fn rename_board(
             repo::boards::rename(&state.db, user.id, id, &name).await?;
             Ok(to_board(id))
         }
-        Err(e) => form_error(&state, &user, id, e, None).await,
+        Err(e) => form_error(&state, &user, id, e, Some(t::Draft::BoardName(&f.name))).await,
     }
 }
 
+/// The board page again after a refused form, with the error and the user's text in its form.
 pub(super) async fn form_error(
     state: &AppState,
     user: &User,
     id: BoardId,
     e: Error,
-    draft: Option<(i64, &str)>,
+    draft: Option<t::Draft<'_>>,
 ) -> PageResult {
     if !matches!(e, Error::Validation { .. } | Error::Conflict(_)) {
         return Err(e.into());
@@ -97,7 +99,7 @@ pub(super) async fn form_error(
 pub(super) async fn delete_board(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> PageResult {
     repo::boards::delete(&state.db, user.id, BoardId(id)).await?;
     Ok(Redirect::to("/").into_response())
@@ -106,7 +108,7 @@ pub(super) async fn delete_board(
 pub(super) async fn create_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
     let id = BoardId(id);
@@ -115,19 +117,28 @@ pub(super) async fn create_column(
             repo::boards::create_column(&state.db, user.id, id, &name).await?;
             Ok(to_board(id))
         }
-        Err(e) => form_error(&state, &user, id, e, None).await,
+        Err(e) => form_error(&state, &user, id, e, Some(t::Draft::NewColumn(&f.name))).await,
     }
 }
 
 pub(super) async fn rename_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NameForm>,
 ) -> PageResult {
-    let name = ColumnName::parse(&f.name)?;
-    let c = repo::boards::update_column(&state.db, user.id, ColumnId(id), Some(&name), None).await?;
-    Ok(to_board(c.board_id))
+    match ColumnName::parse(&f.name) {
+        Ok(name) => {
+            let c = repo::boards::update_column(&state.db, user.id, ColumnId(id), Some(&name), None).await?;
+            Ok(to_board(c.board_id))
+        }
+        Err(e) => {
+            // The board page of a column the user may not see answers 404, as the rename would.
+            let board =
+                repo::boards::board_of(&state.db.read, Collection::Columns, id).await?.ok_or(Error::NotFound)?;
+            form_error(&state, &user, board, e, Some(t::Draft::ColumnName { column: id, name: &f.name })).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -139,7 +150,7 @@ pub(super) struct DirectionForm {
 pub(super) async fn move_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<DirectionForm>,
 ) -> PageResult {
     let place = if f.direction == "left" { Place::Earlier } else { Place::Later };
@@ -150,7 +161,7 @@ pub(super) async fn move_column(
 pub(super) async fn delete_column(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> PageResult {
     let column = repo::boards::delete_column(&state.db, user.id, ColumnId(id)).await?;
     Ok(to_board(column.board_id))
@@ -165,20 +176,20 @@ pub(super) struct MemberForm {
 pub(super) async fn add_member(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<MemberForm>,
 ) -> PageResult {
     let id = BoardId(id);
     match repo::boards::add_member(&state.db, user.id, id, &f.username).await {
         Ok(_) => Ok(to_board(id)),
-        Err(e) => form_error(&state, &user, id, e, None).await,
+        Err(e) => form_error(&state, &user, id, e, Some(t::Draft::Member(&f.username))).await,
     }
 }
 
 pub(super) async fn remove_member(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path((id, username)): Path<(i64, String)>,
+    PagePath((id, username)): PagePath<(i64, String)>,
 ) -> PageResult {
     let id = BoardId(id);
     match repo::boards::remove_member(&state.db, user.id, id, &username).await {

@@ -14,7 +14,7 @@ pub(super) struct NewCardForm {
 pub(super) async fn create_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<NewCardForm>,
 ) -> PageResult {
     let id = BoardId(id);
@@ -31,7 +31,10 @@ pub(super) async fn create_card(
     };
     match created.await {
         Ok(_) => Ok(to_board(id)),
-        Err(e) => form_error(&state, &user, id, e, Some((f.column_id.unwrap_or(0), &f.title))).await,
+        Err(e) => {
+            form_error(&state, &user, id, e, Some(t::Draft::Card { column: f.column_id.unwrap_or(0), title: &f.title }))
+                .await
+        }
     }
 }
 
@@ -39,7 +42,7 @@ pub(super) async fn create_card(
 pub(super) async fn editor(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
 ) -> PageResult {
     let card = repo::cards::get(&state.db.read, user.id, CardId(id)).await?;
@@ -128,7 +131,7 @@ pub(super) async fn save_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: tower_sessions::Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<EditForm>,
 ) -> PageResult {
@@ -198,7 +201,7 @@ pub(super) async fn move_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: tower_sessions::Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<MoveForm>,
 ) -> PageResult {
@@ -218,7 +221,7 @@ pub(super) async fn delete_card(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: tower_sessions::Session,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<VersionForm>,
 ) -> PageResult {
@@ -235,7 +238,7 @@ pub(super) struct CommentForm {
 pub(super) async fn add_comment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<CommentForm>,
 ) -> PageResult {
@@ -275,7 +278,7 @@ pub(super) async fn answer_card_form(
 pub(super) async fn delete_comment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
 ) -> PageResult {
     let c = repo::comments::delete(&state.db, user.id, CommentId(id)).await?;

@@ -16,7 +16,7 @@ pub(super) struct AddForm {
 pub(super) async fn add_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<AddForm>,
 ) -> PageResult {
@@ -38,7 +38,7 @@ pub(super) struct TickForm {
 pub(super) async fn tick_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<TickForm>,
 ) -> PageResult {
@@ -61,7 +61,7 @@ pub(super) struct MoveForm {
 pub(super) async fn move_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
     Form(f): Form<MoveForm>,
 ) -> PageResult {
@@ -78,7 +78,7 @@ pub(super) async fn move_item(
 pub(super) async fn delete_item(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     headers: HeaderMap,
 ) -> PageResult {
     let item = repo::checklist::delete(&state.db, user.id, ChecklistItemId(id), None).await?;

@@ -5,7 +5,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -17,7 +17,8 @@ use serde::Deserialize;
 use crate::{
     auth::CurrentUser,
     domain::*,
-    error::{Error, Form, PageError},
+    // Page extractors: a value that does not parse answers the HTML error page, not plain text.
+    error::{Error, Form, PageError, PagePath, PageQuery},
     render,
     repo::{
         self,

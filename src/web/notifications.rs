@@ -9,14 +9,14 @@ use super::*;
 const PER_PAGE: i64 = 20;
 
 #[derive(Deserialize)]
-pub(super) struct PageQuery {
+pub(super) struct InboxQuery {
     before: Option<i64>,
 }
 
 pub(super) async fn inbox(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(q): Query<PageQuery>,
+    PageQuery(q): PageQuery<InboxQuery>,
 ) -> PageResult<Markup> {
     let list = repo::notifications::list(&state.db.read, user.id, q.before.map(NotificationId), PER_PAGE).await?;
     let unread = repo::notifications::unread(&state.db, user.id)?;
@@ -61,7 +61,7 @@ fn back_to(f: &BackForm) -> Response {
 pub(super) async fn mark_read(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Form(f): Form<BackForm>,
 ) -> PageResult {
     repo::notifications::mark_read(&state.db, user.id, NotificationId(id)).await?;

@@ -46,7 +46,7 @@ pub(super) async fn create_token(
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
     SessionUser(user): SessionUser,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> PageResult {
     tokens::revoke(&state.db, user.id, id).await?;
     state.hub.close_token(id);

@@ -21,7 +21,7 @@ pub(super) async fn undo(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: Session,
-    Path(seq): Path<String>,
+    PagePath(seq): PagePath<String>,
     Form(f): Form<UndoForm>,
 ) -> PageResult {
     let seq = parse_seq(&seq)?;

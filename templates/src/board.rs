@@ -59,14 +59,15 @@ pub struct ColumnProps<'a> {
     pub is_done: bool,
 }
 
-pub fn column_head(c: &ColumnProps, count: usize) -> Markup {
+/// A column's header; `draft` is a refused new name, shown back in an open rename form.
+pub fn column_head(c: &ColumnProps, count: usize, draft: Option<&str>) -> Markup {
     html! {
         header.column-head id=(dom::column_head(c.id)) {
             h2 { span.column-name { (c.name) } " " span.count data-count { (count) } @if c.is_done { " " span.done-tag { "done" } } }
-            details.column-tools {
+            details.column-tools open[draft.is_some()] {
                 summary aria-label="Column actions" { "⋯" }
                 form.inline method="post" action={"/columns/" (c.id)} {
-                    input name="name" value=(c.name) required maxlength="100" aria-label="Column name";
+                    input name="name" value=(draft.unwrap_or(c.name)) required maxlength="100" aria-label="Column name";
                     button type="submit" { "Rename" }
                 }
                 form.inline method="post" action={"/columns/" (c.id) "/move"} {
@@ -81,17 +82,25 @@ pub fn column_head(c: &ColumnProps, count: usize) -> Markup {
     }
 }
 
-/// A whole column with its (already filtered) cards.
-pub fn column(c: &ColumnProps, cards: &[CardProps], draft: Option<&str>) -> Markup {
+/// A whole column with its (already filtered) cards, and a refused text of one of its forms.
+pub fn column(c: &ColumnProps, cards: &[CardProps], draft: Option<Draft>) -> Markup {
+    let rename = match draft {
+        Some(Draft::ColumnName { column, name }) if column == c.id => Some(name),
+        _ => None,
+    };
+    let title = match draft {
+        Some(Draft::Card { column, title }) if column == c.id => Some(title),
+        _ => None,
+    };
     html! {
         section.column id=(dom::column(c.id)) data-id=(c.id) data-rank=(c.rank) {
-            (column_head(c, cards.len()))
+            (column_head(c, cards.len(), rename))
             ol.cards id=(dom::column_cards(c.id)) data-column=(c.id) {
                 @for card_view in cards { (card(card_view)) }
             }
             form.add-card method="post" action={"/boards/" (c.board_id) "/cards"} {
                 input type="hidden" name="column_id" value=(c.id);
-                input name="title" placeholder="Add a card" required value=[draft] aria-label={"New card in " (c.name)};
+                input name="title" placeholder="Add a card" required value=[title] aria-label={"New card in " (c.name)};
                 button type="submit" { "Add" }
             }
         }
@@ -104,7 +113,8 @@ pub struct MemberProps<'a> {
     pub is_owner: bool,
 }
 
-pub fn members(board_id: i64, members: &[MemberProps]) -> Markup {
+/// The member list and its add form; `draft` is a refused username, kept in the form.
+pub fn members(board_id: i64, members: &[MemberProps], draft: Option<&str>) -> Markup {
     html! {
         div.members id=(dom::MEMBERS) {
             h2 { "Members" }
@@ -121,7 +131,7 @@ pub fn members(board_id: i64, members: &[MemberProps]) -> Markup {
                 }
             }
             form.inline method="post" action={"/boards/" (board_id) "/members"} {
-                input name="username" placeholder="username" required aria-label="Username to add";
+                input name="username" placeholder="username" required value=[draft] aria-label="Username to add";
                 button type="submit" { "Add member" }
             }
         }
@@ -149,8 +159,8 @@ pub struct BoardPage<'a> {
     pub members: Vec<MemberProps<'a>>,
     pub filter: FilterProps<'a>,
     pub error: Option<&'a str>,
-    /// A card title the user typed that was refused: (column id, text), kept in its form.
-    pub draft: Option<(i64, &'a str)>,
+    /// Text the user typed that was refused, kept in the form it came from.
+    pub draft: Option<Draft<'a>>,
     /// The notice after a change of the user's own, with its Undo button.
     pub undo: Option<UndoNotice<'a>>,
     /// The latest entries of the board's activity, newest first (the panel beside the board).
@@ -159,14 +169,30 @@ pub struct BoardPage<'a> {
     pub since: Option<SinceProps>,
 }
 
-pub fn board_title(id: i64, name: &str) -> Markup {
+/// Refused text of one of the board page's forms, put back in that form (the page shows the error).
+#[derive(Clone, Copy, Debug)]
+pub enum Draft<'a> {
+    /// A new card's title, in its column's add form.
+    Card { column: i64, title: &'a str },
+    /// A column's new name, in its (opened) rename form.
+    ColumnName { column: i64, name: &'a str },
+    /// The board's new name, in its (opened) rename form.
+    BoardName(&'a str),
+    /// A new column's name.
+    NewColumn(&'a str),
+    /// The username of a member to add.
+    Member(&'a str),
+}
+
+/// The board's name and its rename form; `draft` is a refused new name, shown back in an open form.
+pub fn board_title(id: i64, name: &str, draft: Option<&str>) -> Markup {
     html! {
         div.board-title id=(dom::BOARD_TITLE) {
             h1 { (name) }
-            details {
+            details open[draft.is_some()] {
                 summary { "Rename" }
                 form.inline method="post" action={"/boards/" (id)} {
-                    input name="name" value=(name) required maxlength="100" aria-label="Board name";
+                    input name="name" value=(draft.unwrap_or(name)) required maxlength="100" aria-label="Board name";
                     button type="submit" { "Rename" }
                 }
             }
@@ -192,11 +218,17 @@ pub fn board_page(ctx: &Ctx, b: &BoardPage) -> Markup {
 /// The board itself: the page's body, and the content of a live `reset`.
 pub fn board(b: &BoardPage, me: &str) -> Markup {
     let f = &b.filter;
+    let (title, new_column, member) = match b.draft {
+        Some(Draft::BoardName(s)) => (Some(s), None, None),
+        Some(Draft::NewColumn(s)) => (None, Some(s), None),
+        Some(Draft::Member(s)) => (None, None, Some(s)),
+        _ => (None, None, None),
+    };
     html! {
         div.board id="board" data-board=(b.id) data-seq=(b.seq) data-epoch=(b.epoch) data-query=(f.query)
             data-me=(me) {
             div.board-bar {
-                (board_title(b.id, b.name))
+                (board_title(b.id, b.name, title))
                 div.presence id=(dom::PRESENCE) aria-label="On this board now" {}
                 span.live-status id="live-status" data-state="offline" role="status" { "offline" }
             }
@@ -218,14 +250,14 @@ pub fn board(b: &BoardPage, me: &str) -> Markup {
             }
             div.columns id=(dom::COLUMNS) {
                 @for (c, cards) in &b.columns {
-                    (column(c, cards, b.draft.filter(|(col, _)| *col == c.id).map(|(_, text)| text)))
+                    (column(c, cards, b.draft))
                 }
                 form.add-column method="post" action={"/boards/" (b.id) "/columns"} {
-                    input name="name" placeholder="New column" required maxlength="100" aria-label="New column name";
+                    input name="name" placeholder="New column" required maxlength="100" value=[new_column] aria-label="New column name";
                     button type="submit" { "Add column" }
                 }
             }
-            (members(b.id, &b.members))
+            (members(b.id, &b.members, member))
         }
     }
 }

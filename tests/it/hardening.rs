@@ -413,6 +413,29 @@ async fn a_password_reset_from_the_command_line_lets_the_new_password_in_and_not
     assert_eq!(login(&anon, "carol", "brand-new-pass").await.status(), 303);
 }
 
+#[tokio::test]
+async fn a_password_reset_from_the_command_line_signs_out_the_sessions_and_closes_the_sockets_from_before() {
+    let app = spawn_app().await;
+    let carol = app.signup("carol").await;
+    let laptop = app.anonymous();
+    assert_eq!(login(&laptop, "carol", &password("carol")).await.status(), 303);
+    assert_eq!(carol.get("/").await.status(), 200, "the session is in the server's cache");
+    let (mut ws, _) = realtime(&laptop, "").await;
+
+    cli(&app, &["reset-password", "carol"], Some("brand-new-pass")).await;
+
+    for (who, user) in [("first", &carol), ("second", &laptop)] {
+        let page = user.get("/").await;
+        assert_eq!(page.status(), 303, "the {who} session from before the reset is signed out");
+        assert_eq!(page.headers()["location"], "/login");
+        assert_eq!(user.get_json("/api/me").await.0, 401, "the {who} session stays signed out");
+    }
+    assert_eq!(close_code(&mut ws).await, Some(4401), "a socket opened before the reset closes");
+    let fresh = app.anonymous();
+    assert_eq!(login(&fresh, "carol", "brand-new-pass").await.status(), 303);
+    assert_eq!(fresh.get_json("/api/me").await.0, 200, "a session signed in after the reset works");
+}
+
 // ---- token management needs a browser session ----
 
 #[tokio::test]

@@ -24,6 +24,8 @@ mod http;
 mod inbox;
 /// The live board socket: fragments per view, resume and reset, authorization, back-pressure.
 mod live;
+/// The board page's forms keep refused text; page routes answer bad path values with the error page.
+mod pages;
 /// Presence, editing leases, typing indicators and live comments.
 mod presence;
 /// The JSON pub/sub protocol: patterns, custom events, limits, replay and resync, metrics.
