@@ -12,10 +12,11 @@ const PANEL: i64 = 20;
 pub(super) async fn activity_page(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
-    // Not numbers: a 400 page naming the value.
-    crate::error::Query(range): crate::error::Query<Range>,
+    // Not numbers: a 400 page (not the API's JSON) naming the value.
+    path: Result<crate::error::Path<i64>, Error>,
+    query: Result<crate::error::Query<Range>, Error>,
 ) -> PageResult<Markup> {
+    let (crate::error::Path(id), crate::error::Query(range)) = (path?, query?);
     let board = BoardId(id);
     let page = feed::for_board(&state.db.read, board, user.id, range).await?;
     let name = feed::board_name(&state.db.read, board).await?;

@@ -16,8 +16,10 @@ pub(super) struct PageQuery {
 pub(super) async fn inbox(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Query(q): Query<PageQuery>,
+    // Not a number: a 400 page naming the value.
+    query: Result<crate::error::Query<PageQuery>, Error>,
 ) -> PageResult<Markup> {
+    let crate::error::Query(q) = query?;
     let list = repo::notifications::list(&state.db.read, user.id, q.before.map(NotificationId), PER_PAGE).await?;
     let unread = repo::notifications::unread(&state.db, user.id)?;
     let times: Vec<(String, String)> = list.iter().map(|n| (rfc3339(n.created_at), shown(n.created_at))).collect();
@@ -54,16 +56,19 @@ pub(super) struct BackForm {
 }
 
 fn back_to(f: &BackForm) -> Response {
-    let safe = f.back.starts_with("/notifications") && !f.back.contains("//");
+    // Printable ASCII only: a control character is no header value (the redirect would fail).
+    let safe =
+        f.back.starts_with("/notifications") && !f.back.contains("//") && f.back.bytes().all(|b| b.is_ascii_graphic());
     Redirect::to(if safe { &f.back } else { "/notifications" }).into_response()
 }
 
 pub(super) async fn mark_read(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<i64>,
+    path: Result<crate::error::Path<i64>, Error>,
     Form(f): Form<BackForm>,
 ) -> PageResult {
+    let crate::error::Path(id) = path?;
     repo::notifications::mark_read(&state.db, user.id, NotificationId(id)).await?;
     Ok(back_to(&f))
 }

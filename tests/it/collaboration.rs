@@ -1,5 +1,6 @@
 //! Where the collaboration features meet each other and the rest of the app: the inbox badge when
-//! a mention's card, comment, board or membership goes (and an undo brings a card back).
+//! a mention's card, comment, board or membership goes (and an undo brings a card back), and the
+//! bad input of the activity and inbox pages.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -102,4 +103,42 @@ async fn deleting_a_column_or_the_board_takes_their_mentions_off_the_badge_at_on
     assert_eq!(next_json(&mut ws).await["data"]["unread"], 1);
     assert_eq!(alice.delete(&format!("/api/boards/{board}")).await, 204);
     badge_back_to_zero(&mut ws, &bob).await;
+}
+
+/// A page's answer: status, content type, body.
+async fn page(res: reqwest::Response) -> (u16, String, String) {
+    let status = res.status().as_u16();
+    let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, kind, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_activity_and_inbox_pages_answer_values_that_are_not_numbers_with_an_html_page() {
+    let app = spawn_app().await;
+    let (alice, _bob, board, _card) = shared(&app).await;
+    let seq = app.seq();
+    for path in [
+        format!("/boards/{board}/activity?before=abc"),
+        "/boards/abc/activity".into(),
+        "/notifications?before=x".into(),
+    ] {
+        let (s, kind, body) = page(alice.get(&path).await).await;
+        assert_eq!(s, 400, "{path}: {body}");
+        assert!(kind.starts_with("text/html"), "{path}: {kind} {body}");
+    }
+    let (s, kind, body) = page(alice.form("/notifications/abc/read", &[]).await).await;
+    assert_eq!((s, kind.starts_with("text/html")), (400, true), "{kind} {body}");
+    assert_eq!(app.seq(), seq, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_mark_read_form_whose_back_holds_a_control_character_returns_to_the_inbox() {
+    let app = spawn_app().await;
+    let (alice, bob, _board, card) = shared(&app).await;
+    comment(&alice, card, "@bob here").await;
+    let res = bob.form("/notifications/read-all", &[("back", "/notifications\r\nSet-Cookie: x=1")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/notifications");
+    let res = bob.form("/notifications/read-all", &[("back", "/notifications?before=5")]).await;
+    assert_eq!(res.headers()["location"], "/notifications?before=5", "a page of the inbox is kept");
 }
