@@ -142,3 +142,15 @@ async fn a_mark_read_form_whose_back_holds_a_control_character_returns_to_the_in
     let res = bob.form("/notifications/read-all", &[("back", "/notifications?before=5")]).await;
     assert_eq!(res.headers()["location"], "/notifications?before=5", "a page of the inbox is kept");
 }
+#[tokio::test]
+async fn an_activity_limit_outside_1_to_200_is_a_400_naming_the_bounds() {
+    let app = spawn_app().await;
+    let (alice, _bob, board, _card) = shared(&app).await;
+    for limit in ["0", "-1", "201"] {
+        let (s, err) = alice.get_json(&format!("/api/boards/{board}/activity?limit={limit}")).await;
+        assert_eq!((s, err["error"]["code"].as_str()), (400, Some("BAD_REQUEST")), "{limit}: {err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("1 to 200"), "{err}");
+    }
+    let (s, page) = alice.get_json(&format!("/api/boards/{board}/activity?limit=200")).await;
+    assert_eq!(s, 200, "{page}");
+}
