@@ -67,7 +67,8 @@ impl FromRow for Notification {
 }
 
 /// In a comment's or a card's write: one notification for each board member `after` mentions and
-/// `before` did not (an edit that keeps a mention does not notify again), except the writer
+/// `before` did not (an edit that keeps a mention does not notify again, nor one that brings back a
+/// mention the description had before: one per reader and description), except the writer
 /// themself. Unknown names and non-members stay plain text. Each reader's channel gets
 /// `{"kind":"new","notification":…,"unread":n}` once the write commits.
 pub(crate) fn notify_mentions(
@@ -98,6 +99,17 @@ pub(crate) fn notify_mentions(
             rusqlite::params![card.board_id, name],
         )?;
         let Some((user,)) = member.filter(|(u,)| *u != actor) else { continue };
+        // A description that drops a mention and names them again later (by hand, or by an undo
+        // and a retyping) is the same mention: one notification per reader and description.
+        if matches!(source, Source::Description) {
+            let (told,): (bool,) = w.one(
+                "select exists(select 1 from notifications where card_id = ? and user_id = ? and source = 'description')",
+                rusqlite::params![card.id, user],
+            )?;
+            if told {
+                continue;
+            }
+        }
         let (id,): (NotificationId,) = w.one(
             r#"insert into notifications (user_id, board_id, card_id, actor_id, source, comment_id, excerpt, created_at)
                values (?, ?, ?, ?, ?, ?, ?, ?) returning id"#,

@@ -154,3 +154,23 @@ async fn an_activity_limit_outside_1_to_200_is_a_400_naming_the_bounds() {
     let (s, page) = alice.get_json(&format!("/api/boards/{board}/activity?limit=200")).await;
     assert_eq!(s, 200, "{page}");
 }
+
+#[tokio::test]
+async fn a_description_that_drops_a_mention_and_names_them_again_notifies_once() {
+    let app = spawn_app().await;
+    let (alice, bob, _board, card) = shared(&app).await;
+    let describe = |text: &'static str| {
+        let alice = &alice;
+        async move {
+            let (s, c) = alice.patch_json(&format!("/api/cards/{card}"), json!({ "description": text })).await;
+            assert_eq!(s, 200, "{c}");
+        }
+    };
+    describe("@bob please look").await;
+    describe("please look").await;
+    describe("please look, @bob").await;
+
+    let (_, inbox) = bob.get_json("/api/notifications").await;
+    assert_eq!(inbox["notifications"].as_array().map(Vec::len), Some(1), "{inbox}");
+    assert_eq!(inbox["unread"], 1);
+}
