@@ -85,14 +85,18 @@ fn page(mut rows: Vec<Entry>, limit: i64) -> Page {
     Page { entries: rows, next_before }
 }
 
-fn limit(range: &Range) -> i64 {
-    range.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+/// The page size asked for: 1 to [`MAX_LIMIT`], or a 400 that says so (as the inbox's limit is).
+fn limit(range: &Range) -> Result<i64> {
+    match range.limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        n => Err(Error::BadRequest(format!("limit is 1 to {MAX_LIMIT}, not {n}"))),
+    }
 }
 
 /// A board's activity, newest first, for one of its members.
 pub async fn for_board(pool: &SqlitePool, board: BoardId, viewer: UserId, range: Range) -> Result<Page> {
     let floor = floor(pool, board, viewer).await?.max(range.since.unwrap_or(0));
-    let limit = limit(&range);
+    let limit = limit(&range)?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         r#"select e.seq, u.username, e.collection, e.action, e.record_id, e.summary, e.created_at, {CARD_OF}
            from events e left join users u on u.id = e.actor_id
@@ -116,7 +120,7 @@ pub async fn for_card(pool: &SqlitePool, card: CardId, viewer: UserId, range: Ra
         .await?
         .ok_or(Error::NotFound)?;
     let floor = floor(pool, board, viewer).await?;
-    let limit = limit(&range);
+    let limit = limit(&range)?;
     let rows: Vec<Row> = sqlx::query_as(&format!(
         r#"select e.seq, u.username, e.collection, e.action, e.record_id, e.summary, e.created_at, {CARD_OF} as card
            from events e left join users u on u.id = e.actor_id

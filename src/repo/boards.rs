@@ -4,6 +4,7 @@ use sqlx::SqlitePool;
 
 use super::{
     events::latest_seq,
+    notifications::{self, Going},
     now,
     rank::{self, rank_for, step},
     require_member,
@@ -117,8 +118,10 @@ pub async fn delete(db: &Db, actor: UserId, id: BoardId) -> Result<()> {
             return Err(Error::Forbidden("only the board's owner can delete it"));
         }
         let before = board(w, id)?;
+        let readers = notifications::readers_losing(w, Going::Board(id))?;
         w.exec("delete from boards where id = ?", [id])?;
         w.record(Action::Delete, Some(&before), None)?;
+        notifications::recount(w, &readers)?;
         Ok(())
     })
     .await
@@ -188,6 +191,7 @@ pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Colum
         let col = column(w, id)?;
         require_member_in(w, col.board_id, actor)?;
         let cards: Vec<Card> = w.all(&format!("{CARD_SELECT} where c.column_id = ? order by c.rank, c.id"), [id])?;
+        let readers = notifications::readers_losing(w, Going::Column(id))?;
         let mut comments = Vec::new();
         for c in &cards {
             comments.extend(super::rows::comments_of_card(w, c.id)?);
@@ -207,6 +211,7 @@ pub async fn delete_column(db: &Db, actor: UserId, id: ColumnId) -> Result<Colum
             let after = board(w, col.board_id)?;
             w.record(Action::Update, Some(&before), Some(&after))?;
         }
+        notifications::recount(w, &readers)?;
         Ok(col)
     })
     .await
@@ -261,8 +266,10 @@ pub async fn remove_member(db: &Db, actor: UserId, board: BoardId, username: &st
             )?;
             w.record(Action::Update, Some(&before), Some(&after))?;
         }
+        let readers = notifications::readers_losing(w, Going::Member(board, m.user_id))?;
         w.exec("delete from board_members where board_id = ? and user_id = ?", rusqlite::params![board, m.user_id])?;
         w.record(Action::Delete, Some(&m), None)?;
+        notifications::recount(w, &readers)?;
         Ok(())
     })
     .await

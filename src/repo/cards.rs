@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 
 use super::{
-    notifications::{self, Source},
+    notifications::{self, Going, Source},
     now,
     rank::rank_for,
     require_member,
@@ -292,6 +292,7 @@ pub async fn delete(db: &Db, actor: UserId, id: CardId, expected_version: Option
 /// how undo finds what to bring back (see [`super::undo`]).
 pub(crate) fn delete_in(w: &mut WriteTx<'_>, before: &Card) -> Result<i64> {
     let comments = super::rows::comments_of_card(w, before.id)?;
+    let readers = notifications::readers_losing(w, Going::Card(before.id))?;
     super::checklist::record_card_deleted(w, before.id)?;
     w.exec("delete from cards where id = ?", [before.id])?;
     w.record(Action::Delete, Some(before), None)?;
@@ -299,6 +300,7 @@ pub(crate) fn delete_in(w: &mut WriteTx<'_>, before: &Card) -> Result<i64> {
     for c in &comments {
         w.record(Action::Delete, Some(c), None)?;
     }
+    notifications::recount(w, &readers)?;
     Ok(seq)
 }
 

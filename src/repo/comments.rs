@@ -3,7 +3,7 @@
 use sqlx::SqlitePool;
 
 use super::{
-    notifications::{self, Source},
+    notifications::{self, Going, Source},
     now,
     rows::{COMMENT_SELECT, card, require_member},
 };
@@ -53,8 +53,10 @@ pub async fn delete(db: &Db, actor: UserId, id: CommentId) -> Result<Comment> {
         if comment.author_id != actor {
             return Err(Error::Forbidden("only its author can delete a comment"));
         }
+        let readers = notifications::readers_losing(w, Going::Comment(id))?;
         w.exec("delete from comments where id = ?", [id])?;
         w.record(Action::Delete, Some(&comment), None)?;
+        notifications::recount(w, &readers)?;
         Ok(comment)
     })
     .await

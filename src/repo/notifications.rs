@@ -67,7 +67,8 @@ impl FromRow for Notification {
 }
 
 /// In a comment's or a card's write: one notification for each board member `after` mentions and
-/// `before` did not (an edit that keeps a mention does not notify again), except the writer
+/// `before` did not (an edit that keeps a mention does not notify again, nor one that brings back a
+/// mention the description had before: one per reader and description), except the writer
 /// themself. Unknown names and non-members stay plain text. Each reader's channel gets
 /// `{"kind":"new","notification":…,"unread":n}` once the write commits.
 pub(crate) fn notify_mentions(
@@ -98,6 +99,17 @@ pub(crate) fn notify_mentions(
             rusqlite::params![card.board_id, name],
         )?;
         let Some((user,)) = member.filter(|(u,)| *u != actor) else { continue };
+        // A description that drops a mention and names them again later (by hand, or by an undo
+        // and a retyping) is the same mention: one notification per reader and description.
+        if matches!(source, Source::Description) {
+            let (told,): (bool,) = w.one(
+                "select exists(select 1 from notifications where card_id = ? and user_id = ? and source = 'description')",
+                rusqlite::params![card.id, user],
+            )?;
+            if told {
+                continue;
+            }
+        }
         let (id,): (NotificationId,) = w.one(
             r#"insert into notifications (user_id, board_id, card_id, actor_id, source, comment_id, excerpt, created_at)
                values (?, ?, ?, ?, ?, ?, ?, ?) returning id"#,
@@ -110,6 +122,47 @@ pub(crate) fn notify_mentions(
             Some(user.0),
             json!({ "kind": "new", "notification": notification, "unread": unread }),
         )?;
+    }
+    Ok(())
+}
+
+/// Which unread notifications a change is about to delete or hide from their readers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Going {
+    /// Those of a card (deleted, with its comments).
+    Card(CardId),
+    /// Those of a comment (deleted).
+    Comment(CommentId),
+    /// Those of every card in a column (deleted).
+    Column(ColumnId),
+    /// Those of a board (deleted).
+    Board(BoardId),
+    /// Those of a board for one reader (removed from it).
+    Member(BoardId, UserId),
+}
+
+/// In a write, before a deletion or a removal: the readers whose unread count it will lower. Pass
+/// them to [`recount`] once it is done, so their badges follow at once rather than at the next page.
+pub(crate) fn readers_losing(w: &WriteTx<'_>, going: Going) -> Result<Vec<UserId>> {
+    const UNREAD_OF: &str = "select distinct n.user_id from notifications n where n.read_at is null and";
+    let rows: Vec<(UserId,)> = match going {
+        Going::Card(c) => w.all(&format!("{UNREAD_OF} n.card_id = ?"), [c.0])?,
+        Going::Comment(c) => w.all(&format!("{UNREAD_OF} n.comment_id = ?"), [c.0])?,
+        Going::Column(c) => {
+            w.all(&format!("{UNREAD_OF} n.card_id in (select id from cards where column_id = ?)"), [c.0])?
+        }
+        Going::Board(b) => w.all(&format!("{UNREAD_OF} n.board_id = ?"), [b.0])?,
+        Going::Member(b, u) => w.all(&format!("{UNREAD_OF} n.board_id = ? and n.user_id = ?"), [b.0, u.0])?,
+    };
+    Ok(rows.into_iter().map(|(u,)| u).collect())
+}
+
+/// After a deletion or a removal: each of `readers` hears `{"kind":"removed","unread":n}` on their
+/// channel once the write commits (the inbox badge of every tab shows `n`).
+pub(crate) fn recount(w: &mut WriteTx<'_>, readers: &[UserId]) -> Result<()> {
+    for user in readers {
+        let (unread,): (i64,) = w.one(UNREAD, [*user])?;
+        w.broadcast(Channel::Notifications, Some(user.0), json!({ "kind": "removed", "unread": unread }))?;
     }
     Ok(())
 }

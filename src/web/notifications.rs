@@ -54,7 +54,9 @@ pub(super) struct BackForm {
 }
 
 fn back_to(f: &BackForm) -> Response {
-    let safe = f.back.starts_with("/notifications") && !f.back.contains("//");
+    // Printable ASCII only: a control character is no header value (the redirect would fail).
+    let safe =
+        f.back.starts_with("/notifications") && !f.back.contains("//") && f.back.bytes().all(|b| b.is_ascii_graphic());
     Redirect::to(if safe { &f.back } else { "/notifications" }).into_response()
 }
 

@@ -16,6 +16,8 @@ mod checklist;
 mod cluster;
 /// Redis and `liveboard` processes on free ports for the cluster tests.
 mod cluster_support;
+/// Where the collaboration features meet: the inbox badge as cards, comments, boards and members go.
+mod collaboration;
 /// Hostile input: a full disk, login floods, throttles, stale rights, slow clients, probing ids.
 mod hardening;
 /// Auth, pages and forms, the JSON API, bad input, and the event outbox.
