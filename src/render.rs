@@ -158,7 +158,7 @@ impl<'a> Fragments<'a> {
     /// entry (which every view gets, whether or not it shows the change).
     pub fn for_view(&mut self, view: &View) -> Option<Utf8Bytes> {
         if self.entry.is_none() {
-            self.entry = Some(feed::entry_streams(self.e, self.members));
+            self.entry = Some(feed::entry_stream(self.e, self.members));
         }
         let changes = self.changes_for_view(view);
         if changes.is_some() || self.entry.as_ref().is_some_and(Option::is_none) {

@@ -13,8 +13,9 @@ use crate::{
     repo::activity::Entry,
 };
 
+/// RFC 3339 to the second: what `<time datetime>` needs, in fewer bytes per live frame.
 fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
+    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
 }
 
 /// An entry read from the log, as the page shows it now.
@@ -25,6 +26,7 @@ pub fn entry_props(e: &Entry, now: OffsetDateTime) -> t::EntryProps<'_> {
         summary: &e.summary,
         at: rfc3339(e.at),
         ago: activity::ago(e.at, now),
+        card: e.card_id.map(|c| c.0),
     }
 }
 
@@ -44,9 +46,10 @@ fn card_of(e: &Event) -> Option<CardId> {
     }
 }
 
-/// The streams that add `e`'s entry to the board's feed and, for a card's change, to that card's
-/// history (harmless where the editor is not open). `None` when the change has no sentence.
-pub fn entry_streams(e: &Event, members: &[BoardMember]) -> Option<String> {
+/// The stream that adds `e`'s entry to the board's feed; `None` when the change has no sentence.
+/// It goes to every page of the board, so it is one stream, not two: an open editor's history gets
+/// its copy from the page's script (`assets/activity.js`, by the entry's `data-card`).
+pub fn entry_stream(e: &Event, members: &[BoardMember]) -> Option<String> {
     let summary = e.summary.as_deref().filter(|s| !s.is_empty())?;
     let actor = e.actor_id.and_then(|a| members.iter().find(|m| m.id == a)).map(|m| m.username.as_str());
     let props = t::EntryProps {
@@ -55,14 +58,12 @@ pub fn entry_streams(e: &Event, members: &[BoardMember]) -> Option<String> {
         summary,
         at: rfc3339(e.at),
         ago: activity::ago(e.at, OffsetDateTime::now_utc()),
+        card: card_of(e).map(|c| c.0),
     };
     let rank = t::entry_rank(e.seq);
     let seq = e.seq;
     let m = maud::html! {
         (t::stream("upsert", &dom::activity_entry(seq), Some(dom::ACTIVITY), Some(&rank), seq, Some(t::entry(&props, t::Feed::Board))))
-        @if let Some(card) = card_of(e) {
-            (t::stream("upsert", &dom::history_entry(seq), Some(&dom::card_history(card.0)), Some(&rank), seq, Some(t::entry(&props, t::Feed::Card))))
-        }
     };
     Some(m.into_string())
 }

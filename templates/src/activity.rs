@@ -18,6 +18,9 @@ pub struct EntryProps<'a> {
     pub at: String,
     /// "3 minutes ago", as the server saw it when rendering.
     pub ago: String,
+    /// The card the change concerns (its own, a comment's or a checklist item's): a live entry is
+    /// copied into that card's history by the page's script when its editor is open.
+    pub card: Option<i64>,
 }
 
 /// Where an entry is shown: the board's feed or a card's history (two ids for one change).
@@ -38,7 +41,7 @@ pub fn entry(e: &EntryProps, feed: Feed) -> Markup {
         Feed::Card => dom::history_entry(e.seq),
     };
     html! {
-        li.entry id=(id) data-seq=(e.seq) data-rank=(entry_rank(e.seq)) {
+        li.entry id=(id) data-seq=(e.seq) data-rank=(entry_rank(e.seq)) data-card=[e.card] {
             @if let Some(a) = e.actor { (avatar(a)) " " }
             span.entry-text { (e.summary) }
             " · "
