@@ -13,8 +13,9 @@ use crate::{
     repo::activity::Entry,
 };
 
-/// RFC 3339 to the second: what `<time datetime>` needs, in fewer bytes per live frame.
-fn rfc3339(at: OffsetDateTime) -> String {
+/// RFC 3339 to the second: what `<time datetime>` needs (on every page that shows a time), in fewer
+/// bytes per live frame.
+pub fn rfc3339(at: OffsetDateTime) -> String {
     at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
 }
 

@@ -182,7 +182,7 @@ pub async fn create(db: &Db, actor: UserId, board: BoardId, new: NewCard) -> Res
                 new.title.as_str(),
                 new.description.as_str(),
                 assignee.as_ref().map(|(id, _)| *id),
-                serde_json::to_string(&labels).map_err(anyhow::Error::from)?,
+                labels_json(&labels)?,
                 &rank,
                 Ts(t),
                 Ts(t),
@@ -219,6 +219,41 @@ pub(crate) fn recorded(w: &WriteTx<'_>) -> Result<i64> {
     w.last_seq().ok_or_else(|| Error::Other(anyhow::anyhow!("the change recorded no event")))
 }
 
+/// A card's fields as an edit, a move or an undo leaves them.
+pub(crate) struct Fields<'a> {
+    pub title: &'a str,
+    pub description: &'a str,
+    pub assignee_id: Option<UserId>,
+    pub labels: &'a [String],
+    pub column_id: ColumnId,
+    pub rank: &'a str,
+}
+
+/// Writes `fields` into card `id` and moves its version on: the one statement every change of a
+/// card's own fields goes through.
+pub(crate) fn rewrite(w: &WriteTx<'_>, id: CardId, f: &Fields<'_>) -> Result<()> {
+    w.exec(
+        r#"update cards set title = ?, description = ?, assignee_id = ?, labels = ?, column_id = ?, rank = ?,
+           version = version + 1, updated_at = ? where id = ?"#,
+        rusqlite::params![
+            f.title,
+            f.description,
+            f.assignee_id,
+            labels_json(f.labels)?,
+            f.column_id,
+            f.rank,
+            Ts(now()),
+            id
+        ],
+    )?;
+    Ok(())
+}
+
+/// Labels as the `labels` column stores them: a JSON array of strings.
+pub(crate) fn labels_json(labels: &[String]) -> Result<String> {
+    Ok(serde_json::to_string(labels).map_err(anyhow::Error::from)?)
+}
+
 /// Applies `patch` to a card; a move rewrites only this card's row.
 pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Result<Changed<Card>> {
     db.write(Some(actor), move |w| {
@@ -246,20 +281,15 @@ pub async fn update(db: &Db, actor: UserId, id: CardId, patch: CardPatch) -> Res
             (None, false) => before.rank.clone(),
         };
         let labels = patch.labels.map_or_else(|| before.labels.clone(), Labels::into_vec);
-        w.exec(
-            r#"update cards set title = ?, description = ?, assignee_id = ?, labels = ?, column_id = ?, rank = ?,
-               version = version + 1, updated_at = ? where id = ?"#,
-            rusqlite::params![
-                patch.title.as_ref().map_or(before.title.as_str(), |t| t.as_str()),
-                patch.description.as_ref().map_or(before.description.as_str(), |d| d.as_str()),
-                assignee_id,
-                serde_json::to_string(&labels).map_err(anyhow::Error::from)?,
-                column_id,
-                rank,
-                Ts(now()),
-                id,
-            ],
-        )?;
+        let fields = Fields {
+            title: patch.title.as_ref().map_or(before.title.as_str(), |t| t.as_str()),
+            description: patch.description.as_ref().map_or(before.description.as_str(), |d| d.as_str()),
+            assignee_id,
+            labels: &labels,
+            column_id,
+            rank: &rank,
+        };
+        rewrite(w, id, &fields)?;
         let after = card(w, id)?;
         w.record(Action::Update, Some(&before), Some(&after))?;
         let seq = recorded(w)?;

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use super::{
-    cards::{delete_in, recorded},
+    cards::{Fields, delete_in, labels_json, recorded, rewrite},
     now,
     rank::between,
     rows::{CARD_SELECT, COMMENT_SELECT, card, column, require_member},
@@ -210,10 +210,6 @@ fn rank_back(w: &WriteTx<'_>, column: ColumnId, me: CardId, rank: &str) -> Resul
     Ok(between(Some(rank), next.as_ref().map(|(r,)| r.as_str())))
 }
 
-fn labels_json(labels: &[String]) -> Result<String> {
-    Ok(serde_json::to_string(labels).map_err(anyhow::Error::from)?)
-}
-
 /// Undoes an edit or a move: the card's fields as they were before it, if nobody changed it since.
 fn restore(w: &mut WriteTx<'_>, actor: UserId, e: &Logged, was: &Card, left: &Card) -> Result<Undone> {
     let id = left.id;
@@ -223,20 +219,15 @@ fn restore(w: &mut WriteTx<'_>, actor: UserId, e: &Logged, was: &Card, left: &Ca
     };
     let column_id = column_back(w, was)?;
     let rank = rank_back(w, column_id, id, &was.rank)?;
-    w.exec(
-        r#"update cards set title = ?, description = ?, assignee_id = ?, labels = ?, column_id = ?, rank = ?,
-           version = version + 1, updated_at = ? where id = ?"#,
-        rusqlite::params![
-            was.title,
-            was.description,
-            assignee_back(w, was)?,
-            labels_json(&was.labels)?,
-            column_id,
-            rank,
-            Ts(now()),
-            id,
-        ],
-    )?;
+    let fields = Fields {
+        title: &was.title,
+        description: &was.description,
+        assignee_id: assignee_back(w, was)?,
+        labels: &was.labels,
+        column_id,
+        rank: &rank,
+    };
+    rewrite(w, id, &fields)?;
     let after = card(w, id)?;
     w.record(Action::Update, Some(&current), Some(&after))?;
     Ok(Undone { action: Action::Update, seq: recorded(w)?, card: after })

@@ -20,7 +20,7 @@ pub(super) async fn inbox(
 ) -> PageResult<Markup> {
     let list = repo::notifications::list(&state.db.read, user.id, q.before.map(NotificationId), PER_PAGE).await?;
     let unread = repo::notifications::unread(&state.db, user.id)?;
-    let times: Vec<(String, String)> = list.iter().map(|n| (rfc3339(n.created_at), shown(n.created_at))).collect();
+    let times: Vec<(String, String)> = list.iter().map(|n| (render::feed::rfc3339(n.created_at), shown(n.created_at))).collect();
     let items = list
         .iter()
         .zip(&times)
@@ -77,10 +77,6 @@ pub(super) async fn mark_all_read(
 ) -> PageResult {
     repo::notifications::mark_all_read(&state.db, user.id).await?;
     Ok(back_to(&f))
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// `2026-12-02 14:05 UTC`: the same for every reader, so no clock of theirs is needed.

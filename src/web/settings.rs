@@ -64,6 +64,13 @@ pub(super) struct AnnounceForm {
     message: String,
 }
 
+impl AnnounceForm {
+    /// The message as sent: trimmed, at most 200 characters (as the field's `maxlength`).
+    fn message(&self) -> String {
+        self.message.trim().chars().take(200).collect()
+    }
+}
+
 /// Sends `{"message": …}` on the `news` channel: to its subscribers only, unlike an announcement.
 pub(super) async fn news(
     State(state): State<AppState>,
@@ -71,7 +78,7 @@ pub(super) async fn news(
     Form(f): Form<AnnounceForm>,
 ) -> PageResult {
     user.require_admin()?;
-    let message: String = f.message.trim().chars().take(200).collect();
+    let message = f.message();
     if message.is_empty() {
         return Err(Error::invalid("message", "News needs a message").into());
     }
@@ -86,7 +93,6 @@ pub(super) async fn announce(
     Form(f): Form<AnnounceForm>,
 ) -> PageResult {
     user.require_admin()?;
-    let message: String = f.message.trim().chars().take(200).collect();
-    state.hub.announce(&message);
+    state.hub.announce(&f.message());
     Ok(Redirect::to("/admin").into_response())
 }
