@@ -20,7 +20,7 @@ use crate::{
 impl HubTask {
     /// Routes one committed event. Called in `seq` order.
     pub(super) fn dispatch(&mut self, e: &Arc<Event>) {
-        self.dispatched.store(e.seq, std::sync::atomic::Ordering::Release);
+        self.dispatched.set(e.seq);
         self.metrics.events_published.inc();
         self.access.apply_before(e);
         self.dispatch_patterns(e);

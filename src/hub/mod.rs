@@ -74,6 +74,42 @@ impl EventSource for EventBus {
     }
 }
 
+/// The last seq the hub task has routed: read by anyone at any time, awaited by those who need the
+/// hub to have reached a seq (an edge resuming a client the stream has not caught up with yet).
+pub(crate) struct Position {
+    seq: AtomicI64,
+    moved: tokio::sync::Notify,
+}
+
+impl Position {
+    fn at(seq: i64) -> Self {
+        Self { seq: AtomicI64::new(seq), moved: tokio::sync::Notify::new() }
+    }
+
+    pub(crate) fn get(&self) -> i64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Called by the hub task after each event, in seq order.
+    pub(crate) fn set(&self, seq: i64) {
+        self.seq.store(seq, Ordering::Release);
+        self.moved.notify_waiters();
+    }
+
+    async fn reached(&self, seq: i64) {
+        loop {
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            // Registered before the check, so a `set` between the check and the wait is not missed.
+            moved.as_mut().enable();
+            if self.get() >= seq {
+                return;
+            }
+            moved.await;
+        }
+    }
+}
+
 /// Who is on the other end of a connection.
 #[derive(Clone, Debug)]
 pub struct ConnInfo {
@@ -142,7 +178,7 @@ pub enum Settled {
 #[derive(Clone)]
 pub struct Hub {
     tx: mpsc::UnboundedSender<Cmd>,
-    dispatched: Arc<AtomicI64>,
+    dispatched: Arc<Position>,
     epoch: Arc<str>,
     admission: Arc<Admission>,
     metrics: Arc<Metrics>,
@@ -188,7 +224,7 @@ impl Hub {
         config: &Config,
     ) -> crate::error::Result<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let dispatched = Arc::new(AtomicI64::new(source.latest()));
+        let dispatched = Arc::new(Position::at(source.latest()));
         let task = HubTask {
             registry: Registry::default(),
             access,
@@ -233,7 +269,12 @@ impl Hub {
 
     /// The last seq the hub has routed.
     pub fn dispatched(&self) -> i64 {
-        self.dispatched.load(Ordering::Acquire)
+        self.dispatched.get()
+    }
+
+    /// Waits until the hub has routed `seq`, at most `within`; false if it had not by then.
+    pub async fn routed(&self, seq: i64, within: std::time::Duration) -> bool {
+        tokio::time::timeout(within, self.dispatched.reached(seq)).await.is_ok()
     }
 
     /// Takes a slot in the connection caps, or says which cap is full.

@@ -4,10 +4,7 @@
 //! event source + commands → **hub task** → registry, access, presence → dispatch.
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicI64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -40,7 +37,7 @@ pub(super) struct HubTask {
     pub(super) access: BoardAccess,
     pub(super) presence: Box<dyn PresenceStore>,
     pub(super) metrics: Arc<Metrics>,
-    pub(super) dispatched: Arc<AtomicI64>,
+    pub(super) dispatched: Arc<super::Position>,
     /// To re-read board access after a lag (its events were missed).
     pub(super) reads: crate::cluster::reads::Reads,
 }
@@ -84,7 +81,7 @@ impl HubTask {
     }
 
     fn dispatched(&self) -> i64 {
-        self.dispatched.load(Ordering::Acquire)
+        self.dispatched.get()
     }
 
     /// After a lag: re-read who may see what, and tell everyone to resync.

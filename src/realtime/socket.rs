@@ -251,10 +251,7 @@ pub async fn caught_up(state: &AppState, seq: i64) {
     if state.reads.remote().is_none() {
         return;
     }
-    let deadline = Instant::now() + std::time::Duration::from_secs(2);
-    while state.hub.dispatched() < seq && Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    state.hub.routed(seq, std::time::Duration::from_secs(2)).await;
 }
 
 /// Why a replay cannot be done and the client must resync instead.

@@ -41,10 +41,15 @@ impl BoardExtras {
     pub(super) async fn load(state: &AppState, user: &User, board: BoardId, seq: i64) -> Result<Self, Error> {
         let pool = &state.db.read;
         let panel = feed::for_board(pool, board, user.id, Range { limit: Some(PANEL), ..Range::default() }).await?;
-        let since = match feed::last_seen(pool, board, user.id).await? {
+        let last = feed::last_seen(pool, board, user.id).await?;
+        let since = match last {
             Some(last) => Some(feed::since_visit(pool, board, user.id, last).await?).filter(|s| s.changes > 0),
             None => None,
         };
+        // A reload of a board where nothing happened since is no news: no write.
+        if last.is_some_and(|last| last >= seq) {
+            return Ok(Self { panel, since });
+        }
         if let Err(e) = feed::mark_seen(&state.db, board, user.id, seq).await {
             // The page is still worth showing; the next visit just counts from further back.
             tracing::warn!(error = %e, "could not remember a board visit");
